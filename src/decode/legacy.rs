@@ -1,0 +1,269 @@
+//! Go's legacy text profiles, as `go tool pprof` reads them:
+//!
+//! - heap: `heap profile: N: B [AN: AB] @ heap/RATE2`, one record per line
+//!   (`inuse_count: inuse_bytes [alloc_count: alloc_bytes] @ 0xpc ...`), written by
+//!   `/debug/pprof/heap?debug=1` and by Go before 1.9 (also tcmalloc's `heapz_v2`, same syntax);
+//! - goroutine: `goroutine profile: total N`, records `count @ 0xpc ...`
+//!   (`/debug/pprof/goroutine?debug=1`).
+//!
+//! Go follows each record with `#\t0xPC\tname+0xOFF\tfile:line` lines. Unlike `go tool pprof`
+//! (which needs the binary and shows `<unknown>`), heapdoc symbolizes from those lines, so a
+//! text dump is useful on its own. Values are unsampled exactly as pprof does
+//! (`scaleHeapSample`), so totals equal pprof's.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, Result};
+
+use crate::model::{Builder, Frame, Label, LocId, Profile, SourceFormat, ValueType};
+
+/// True when `buf` starts like one of the legacy text formats this module parses.
+pub fn sniff(buf: &[u8]) -> bool {
+    let head = trim_start(buf);
+    head.starts_with(b"heap profile:") || head.starts_with(b"goroutine profile:")
+}
+
+fn trim_start(buf: &[u8]) -> &[u8] {
+    let n = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &buf[n..]
+}
+
+/// A record before symbolization: values and the stack's addresses (already minus one).
+struct Record {
+    values: Vec<i64>,
+    addrs: Vec<u64>,
+    labels: Vec<(String, String)>,
+    blocksize: Option<i64>,
+}
+
+pub fn parse(buf: &[u8]) -> Result<Profile> {
+    let text = std::str::from_utf8(buf).map_err(|e| {
+        anyhow!("legacy text profile is not valid UTF-8 at byte offset {}", e.valid_up_to())
+    })?;
+    let mut lines = text.lines().enumerate().peekable();
+    let (_, header) = lines.next().ok_or_else(|| anyhow!("empty legacy text profile"))?;
+    let header = header.trim();
+    let mut b = Builder::default();
+    let mut records = Vec::new();
+    // Symbols from `#` lines: address -> frames (innermost first).
+    let mut symbols: HashMap<u64, Vec<(String, String, i64)>> = HashMap::new();
+    let format;
+    let (mut scale_rate, mut include_alloc) = (0i64, false);
+
+    if let Some(rest) = header.strip_prefix("heap profile:") {
+        format = SourceFormat::LegacyHeapText;
+        let (totals, sampling) = rest.split_once('@').ok_or_else(|| anyhow!("line 1: heap profile header has no '@'"))?;
+        let t = parse_counts(totals).ok_or_else(|| anyhow!("line 1: malformed heap profile header counts"))?;
+        let sampling = sampling.trim();
+        let (name, rate) = match sampling.split_once('/') {
+            Some((n, r)) => (n, r.trim().parse::<i64>().map_err(|_| anyhow!("line 1: bad sampling rate {r:?}"))?),
+            None => (sampling, 0),
+        };
+        // pprof's parseHeapHeader: Go's `heap/R` writes twice the sampling period.
+        let period = match name {
+            "heap" => rate / 2,
+            "heap_v2" | "heapz_v2" => rate,
+            "heapprofile" => 1,
+            other => bail!("line 1: unsupported heap profile sampling {other:?}"),
+        };
+        scale_rate = if name == "heapprofile" { 0 } else { period };
+        include_alloc = (t.2 != t.0 && t.2 != 0) || (t.3 != t.1 && t.3 != 0);
+        let types: &[(&str, &str)] = if include_alloc {
+            &[("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
+        } else {
+            &[("objects", "count"), ("space", "bytes")]
+        };
+        for (t, u) in types {
+            let vt = ValueType { ty: b.intern(t), unit: b.intern(u) };
+            b.profile.sample_types.push(vt);
+        }
+        b.profile.period_type = Some(ValueType { ty: b.intern("space"), unit: b.intern("bytes") });
+        b.profile.period = period;
+    } else if let Some(rest) = header.strip_prefix("goroutine profile:") {
+        format = SourceFormat::LegacyGoroutineText;
+        let total = rest.trim().strip_prefix("total").map(str::trim);
+        if total.and_then(|t| t.parse::<i64>().ok()).is_none() {
+            bail!("line 1: malformed goroutine profile header {header:?}");
+        }
+        let vt = ValueType { ty: b.intern("goroutine"), unit: b.intern("count") };
+        b.profile.sample_types.push(vt);
+        b.profile.period_type = Some(vt);
+        b.profile.period = 1;
+    } else {
+        bail!("unrecognized legacy text profile header {:?}", truncate(header, 60));
+    }
+
+    while let Some((n, raw)) = lines.next() {
+        let line = raw.trim();
+        let lineno = n + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("# runtime.MemStats") || line.starts_with("MAPPED_LIBRARIES") || line.starts_with("--- Memory map") {
+            break;
+        }
+        if let Some(sym) = line.strip_prefix('#') {
+            if let Some(rest) = sym.trim_start().strip_prefix("labels:") {
+                if let Some(rec) = records.last_mut() {
+                    let rec: &mut Record = rec;
+                    rec.labels = parse_labels(rest.trim());
+                }
+                continue;
+            }
+            if let Some((addr, frame)) = parse_symbol(raw) {
+                let frames = symbols.entry(addr).or_default();
+                if !frames.contains(&frame) {
+                    frames.push(frame);
+                }
+            }
+            continue;
+        }
+        let (counts, stack) = line
+            .split_once('@')
+            .ok_or_else(|| anyhow!("line {lineno}: expected a record `COUNTS @ ADDRESSES`, found {:?}", truncate(line, 60)))?;
+        let mut addrs = Vec::new();
+        for a in stack.split_whitespace() {
+            let hex = a.strip_prefix("0x").unwrap_or(a);
+            let v = u64::from_str_radix(hex, 16).map_err(|_| anyhow!("line {lineno}: bad address {a:?}"))?;
+            // Return addresses point after the call; pprof stores pc-1, and so do Go's `#` lines.
+            addrs.push(v.saturating_sub(1));
+        }
+        let (values, blocksize) = if format == SourceFormat::LegacyHeapText {
+            let c = parse_counts(counts).ok_or_else(|| anyhow!("line {lineno}: malformed heap record counts {:?}", counts.trim()))?;
+            let (ic, is) = scale(c.0, c.1, scale_rate);
+            let (ac, asz) = scale(c.2, c.3, scale_rate);
+            let blocksize = if c.0 > 0 { c.1 / c.0 } else if c.2 > 0 { c.3 / c.2 } else { 0 };
+            let v = if include_alloc { vec![ac, asz, ic, is] } else { vec![ic, is] };
+            (v, Some(blocksize))
+        } else {
+            let n: i64 = counts.trim().parse().map_err(|_| anyhow!("line {lineno}: bad goroutine count {:?}", counts.trim()))?;
+            (vec![n], None)
+        };
+        records.push(Record { values, addrs, labels: Vec::new(), blocksize });
+    }
+
+    // Locations: one per distinct address, symbolized from the `#` lines when present.
+    let mut locs: HashMap<u64, LocId> = HashMap::new();
+    let mut stack = Vec::new();
+    let mut labels = Vec::new();
+    let mut frames = Vec::new();
+    let bytes_key = b.intern("bytes");
+    for rec in &records {
+        stack.clear();
+        for &a in &rec.addrs {
+            let id = match locs.get(&a) {
+                Some(&id) => id,
+                None => {
+                    frames.clear();
+                    for (name, file, line) in symbols.get(&a).map(Vec::as_slice).unwrap_or(&[]) {
+                        let func = b.function(name, name, file, 0);
+                        frames.push(Frame { func, line: *line });
+                    }
+                    let id = b.location(a, None, &frames);
+                    locs.insert(a, id);
+                    id
+                }
+            };
+            stack.push(id);
+        }
+        labels.clear();
+        if let Some(bs) = rec.blocksize {
+            labels.push(Label { key: bytes_key, str: Default::default(), num: bs, unit: Default::default() });
+        }
+        for (k, v) in &rec.labels {
+            labels.push(Label { key: b.intern(k), str: b.intern(v), num: 0, unit: Default::default() });
+        }
+        b.profile.samples.width = rec.values.len();
+        b.profile.samples.push(&stack, &rec.values, &labels);
+    }
+    let mut p = b.profile;
+    p.samples.width = p.sample_types.len();
+    p.format = Some(format);
+    p.validate()?;
+    Ok(p)
+}
+
+/// pprof's `scaleHeapSample`: undoes Poisson sampling at `rate` bytes.
+fn scale(count: i64, size: i64, rate: i64) -> (i64, i64) {
+    if count == 0 || size == 0 {
+        return (0, 0);
+    }
+    if rate <= 1 {
+        return (count, size);
+    }
+    let avg = size as f64 / count as f64;
+    let s = 1.0 / (1.0 - (-avg / rate as f64).exp());
+    ((count as f64 * s) as i64, (size as f64 * s) as i64)
+}
+
+/// Parses `A: B [C: D]`.
+fn parse_counts(s: &str) -> Option<(i64, i64, i64, i64)> {
+    let (inuse, alloc) = s.split_once('[')?;
+    let alloc = alloc.trim().strip_suffix(']')?;
+    let pair = |p: &str| -> Option<(i64, i64)> {
+        let (a, b) = p.split_once(':')?;
+        Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+    };
+    let (a, b) = pair(inuse)?;
+    let (c, d) = pair(alloc)?;
+    if a < 0 || b < 0 || c < 0 || d < 0 {
+        return None;
+    }
+    Some((a, b, c, d))
+}
+
+/// Parses Go's `#\t0xPC\tname+0xOFF\tfile:line`. Fields are tab-separated; names may contain
+/// spaces (generic instantiations), so only tabs split.
+fn parse_symbol(raw: &str) -> Option<(u64, (String, String, i64))> {
+    let mut parts = raw.trim_start().strip_prefix('#')?.split('\t').filter(|p| !p.trim().is_empty());
+    let addr = parts.next()?.trim();
+    let addr = u64::from_str_radix(addr.strip_prefix("0x")?, 16).ok()?;
+    let name = parts.next()?.trim();
+    let name = match name.rfind("+0x") {
+        Some(i) => &name[..i],
+        None => name,
+    };
+    let loc = parts.next().unwrap_or("").trim();
+    let (file, line) = match loc.rsplit_once(':') {
+        Some((f, l)) => (f, l.parse().unwrap_or(0)),
+        None => (loc, 0),
+    };
+    Some((addr, (name.to_string(), file.to_string(), line)))
+}
+
+/// Parses `{"k":"v", ...}` as written by Go's goroutine debug=1 output.
+fn parse_labels(s: &str) -> Vec<(String, String)> {
+    match serde_json::from_str::<std::collections::BTreeMap<String, String>>(s) {
+        Ok(m) => m.into_iter().collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_matches_pprof_on_a_real_record() {
+        // gobench.heap's first record `1: 524288 [3: 1572864]` at rate 524288; pprof -raw
+        // prints `4 2488234 1 829411`.
+        assert_eq!(scale(1, 524288, 524288), (1, 829411));
+        assert_eq!(scale(3, 1572864, 524288), (4, 2488234));
+        assert_eq!(scale(0, 0, 524288), (0, 0));
+        assert_eq!(scale(5, 100, 1), (5, 100));
+    }
+
+    #[test]
+    fn symbol_lines_split_on_tabs_only() {
+        let (addr, (name, file, line)) =
+            parse_symbol("#\t0x4a4ba4\tmain.Box[go.shape.struct { A int; B string }]+0x24\t/src/x y.go:12").unwrap();
+        assert_eq!(addr, 0x4a4ba4);
+        assert_eq!(name, "main.Box[go.shape.struct { A int; B string }]");
+        assert_eq!(file, "/src/x y.go");
+        assert_eq!(line, 12);
+    }
+}

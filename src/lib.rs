@@ -1,0 +1,143 @@
+//! heapdoc: what a Go service allocates, where, why, and what to do about it.
+//!
+//! The pipeline (DESIGN.md): [`source`] -> [`decode`] -> [`model`] -> [`attribute`] ->
+//! report. Each stage is a function of the one before; I/O happens only in `source` and when
+//! the binary writes the rendered output.
+
+pub mod attribute;
+pub mod cli;
+pub mod decode;
+pub mod model;
+pub mod pb;
+pub mod report;
+pub mod source;
+
+use anyhow::{bail, Context, Result};
+
+use attribute::{attribute, top_order, AttributeOptions, Granularity};
+use decode::DecodeOptions;
+use model::{Kind, Profile};
+use report::Report;
+
+/// Options of the analysis stages, built once from the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// `--sample-index`: a sample type name (or pprof's numeric index); None picks the default.
+    pub sample_index: Option<String>,
+    /// `--top`: number of sites shown (0 = all).
+    pub top: usize,
+    pub granularity: Granularity,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { sample_index: None, top: 10, granularity: Granularity::Lines }
+    }
+}
+
+/// Reads and decodes every input, then merges them (summing samples) when there are several.
+pub fn load(specs: &[String], opts: &DecodeOptions) -> Result<(Profile, Vec<String>)> {
+    let mut profiles = Vec::with_capacity(specs.len());
+    let mut names = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let input = source::read(spec, opts.max_size)?;
+        let p = decode::decode(&input.bytes, opts).with_context(|| input.name.clone())?;
+        profiles.push(p);
+        names.push(input.name);
+    }
+    let merged = model::merge(profiles).context("merging inputs")?;
+    Ok((merged, names))
+}
+
+/// The sample type a report uses, and why when heapdoc chose it.
+pub fn choose_sample_index(p: &Profile, requested: Option<&str>) -> Result<(usize, Option<String>)> {
+    let n = p.sample_types.len();
+    if n == 0 {
+        bail!("the profile has no sample types");
+    }
+    if let Some(name) = requested {
+        return match p.sample_type_index(name) {
+            Some(i) => Ok((i, None)),
+            None => {
+                let valid: Vec<&str> = (0..n).map(|i| p.sample_type_name(i)).collect();
+                bail!("--sample-index {name:?} is not in this profile; valid: {}", valid.join(", "))
+            }
+        };
+    }
+    let kind = p.kind();
+    if matches!(kind, Kind::Heap | Kind::Allocs) {
+        if let Some(i) = p.sample_type_index("alloc_space") {
+            let why = match kind {
+                Kind::Heap => "heapdoc's default for Go heap profiles: GC pressure follows the allocation rate; go tool pprof shows inuse_space, use --sample-index=inuse_space for live memory",
+                _ => "the allocs profile's default: GC pressure follows the allocation rate",
+            };
+            return Ok((i, Some(why.to_string())));
+        }
+    }
+    if let Some(i) = p.default_sample_type {
+        return Ok((i, Some("the profile's default_sample_type".to_string())));
+    }
+    Ok((n - 1, (n > 1).then(|| "the last sample type, as go tool pprof chooses".to_string())))
+}
+
+/// The object-count type paired with a space type (alloc_space -> alloc_objects).
+fn objects_index(p: &Profile, index: usize) -> Option<usize> {
+    let name = p.sample_type_name(index);
+    let paired = if let Some(prefix) = name.strip_suffix("_space") {
+        format!("{prefix}_objects")
+    } else if name == "space" {
+        "objects".to_string()
+    } else if name == "alloc_size" {
+        "alloc_samples".to_string()
+    } else {
+        return None;
+    };
+    p.sample_type_index(&paired)
+}
+
+/// Runs attribution and assembles the report data.
+pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> Result<Report> {
+    let (sample_index, sample_index_reason) = choose_sample_index(&profile, opts.sample_index.as_deref())?;
+    let kind = profile.kind();
+    let totals = profile.totals();
+    let attr_opts = AttributeOptions {
+        granularity: opts.granularity,
+        sample_index,
+        objects_index: if kind.is_memory() { objects_index(&profile, sample_index) } else { None },
+        skip_runtime: attribute::skips_runtime(kind),
+    };
+    let attribution = attribute(&profile, &attr_opts);
+    let mut order = top_order(&profile, &attribution);
+    // Sites with nothing attributed (only on stacks as callers) are not allocation sites.
+    order.retain(|id| {
+        let s = &attribution.sites[id.0 as usize];
+        s.flat != 0 || s.samples > 0
+    });
+    let site_count = order.len();
+    if opts.top > 0 {
+        order.truncate(opts.top);
+    }
+    let mut notes = Vec::new();
+    if totals[sample_index] == 0 {
+        if let Some(other) = (0..totals.len()).find(|&i| totals[i] != 0) {
+            notes.push(format!(
+                "{} totals 0 (inuse values are 0 before the first GC); --sample-index={} shows {}",
+                profile.sample_type_name(sample_index),
+                profile.sample_type_name(other),
+                report::human(totals[other], profile.sample_type_unit(other))
+            ));
+        }
+    }
+    Ok(Report {
+        kind,
+        sample_index,
+        sample_index_reason,
+        totals,
+        attribution,
+        top: order,
+        site_count,
+        notes,
+        inputs,
+        profile,
+    })
+}

@@ -1,0 +1,117 @@
+//! The JSON report. Its wire types are separate from the model and documented field by field
+//! in docs/json.md; `schema_version` changes when a field changes meaning or is removed.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::Report;
+use crate::attribute::printable_name;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Top-level JSON document.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonReport {
+    pub schema_version: u32,
+    /// Input names as given.
+    pub inputs: Vec<String>,
+    /// heap, allocs, memory, cpu, goroutine, contention, other.
+    pub kind: String,
+    /// Every sample type with its exact total.
+    pub sample_types: Vec<JsonSampleType>,
+    /// Name of the sample type the sites are measured in.
+    pub sample_index: String,
+    /// Why that sample type was chosen, when heapdoc chose it.
+    pub sample_index_reason: Option<String>,
+    pub period_type: Option<JsonSampleType>,
+    pub period: i64,
+    pub duration_nanos: i64,
+    /// Total of `sample_index` (same as its entry in `sample_types`).
+    pub total: i64,
+    /// Number of sites before `--top` cut the list.
+    pub site_count: usize,
+    /// Sites in report order (flat descending, pprof's tie-breaks), cut to `--top`.
+    pub sites: Vec<JsonSite>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSampleType {
+    pub name: String,
+    pub unit: String,
+    /// Exact sum over all samples (for `period_type`: 0).
+    pub total: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSite {
+    /// Function name; `<unknown>` for unsymbolized locations.
+    pub function: String,
+    /// Source file as recorded in the profile ("" when unknown).
+    pub file: String,
+    /// Line number; 0 at `functions` granularity or when unknown.
+    pub line: i64,
+    /// pprof's printable name (`function file:line`), handy for matching pprof output.
+    pub name: String,
+    pub flat: i64,
+    pub cum: i64,
+    /// Objects allocated here (memory profiles with an object count), else null.
+    pub objects: Option<i64>,
+}
+
+pub fn build(r: &Report) -> JsonReport {
+    let p = &r.profile;
+    let has_objects = r.attribution.total_objects.is_some();
+    JsonReport {
+        schema_version: SCHEMA_VERSION,
+        inputs: r.inputs.clone(),
+        kind: r.kind.name().to_string(),
+        sample_types: (0..p.sample_types.len())
+            .map(|i| JsonSampleType {
+                name: p.sample_type_name(i).to_string(),
+                unit: p.sample_type_unit(i).to_string(),
+                total: r.totals[i],
+            })
+            .collect(),
+        sample_index: r.sample_name().to_string(),
+        sample_index_reason: r.sample_index_reason.clone(),
+        period_type: p.period_type.map(|t| JsonSampleType {
+            name: p.str(t.ty).to_string(),
+            unit: p.str(t.unit).to_string(),
+            total: 0,
+        }),
+        period: p.period,
+        duration_nanos: p.duration_nanos,
+        total: r.total(),
+        site_count: r.site_count,
+        sites: r
+            .top
+            .iter()
+            .map(|&id| {
+                let s = &r.attribution.sites[id.0 as usize];
+                let function = p.str(s.name);
+                JsonSite {
+                    function: if function.is_empty() { "<unknown>".into() } else { function.to_string() },
+                    file: p.str(s.file).to_string(),
+                    line: s.line,
+                    name: printable_name(p, s),
+                    flat: s.flat,
+                    cum: s.cum,
+                    objects: has_objects.then_some(s.flat_objects),
+                }
+            })
+            .collect(),
+        notes: r.notes.clone(),
+    }
+}
+
+pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &build(r))?;
+    writeln!(w)?;
+    Ok(())
+}
