@@ -41,6 +41,11 @@ pub struct AttributeOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SiteId(pub u32);
 
+impl SiteId {
+    /// The site of a sample with an empty stack: none.
+    pub const NONE: SiteId = SiteId(u32::MAX);
+}
+
 /// One site and its totals.
 #[derive(Clone, Debug)]
 pub struct Site {
@@ -57,16 +62,35 @@ pub struct Site {
     pub flat_objects: i64,
     /// Number of samples attributed here.
     pub samples: u64,
+    /// How callers reach this site, pprof's `(inline)` / `(partial-inline)` marks.
+    pub inline: Inline,
+}
+
+/// Whether a site is reached through inlined calls (pprof marks these in `-top` output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Inline {
+    /// Not inlined, or a root with no caller.
+    #[default]
+    No,
+    /// Every call to it was inlined into its caller.
+    Inline,
+    /// Inlined in some stacks and not in others.
+    Partial,
 }
 
 /// The result of [`attribute`].
 #[derive(Clone, Debug)]
 pub struct Attribution {
     pub sites: Vec<Site>,
-    /// Per sample: the site its value is attributed to.
+    /// Per sample: the site its value is attributed to ([`SiteId::NONE`] for an empty stack).
     pub sample_site: Vec<SiteId>,
     /// Sum of the chosen sample type over all samples.
     pub total: i64,
+    /// Value of samples with an empty stack, which have no site.
+    pub unattributed: i64,
+    /// Each location's sites, innermost frame first: `loc_sites[loc_sites_end[l-1]..loc_sites_end[l]]`.
+    pub loc_sites: Vec<SiteId>,
+    pub loc_sites_end: Vec<u32>,
     pub total_objects: Option<i64>,
 }
 
@@ -104,10 +128,12 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     for (i, _) in p.locations.iter().enumerate() {
         let frames = p.frames(LocId(i as u32));
         let mut add = |name: StrId, file: StrId, line: i64, func: Option<FuncId>| {
+            // At function granularity pprof keys and names a node by function name only.
             let key = match opts.granularity {
                 Granularity::Lines => (name, file, line),
                 Granularity::Functions => (name, unknown, 0),
             };
+            let file = key.1;
             let id = *keys.entry(key).or_insert_with(|| {
                 sites.push(Site {
                     name,
@@ -118,13 +144,18 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
                     cum: 0,
                     flat_objects: 0,
                     samples: 0,
+                    inline: Inline::No,
                 });
                 SiteId(sites.len() as u32 - 1)
             });
             loc_sites.push(id);
         };
         if frames.is_empty() {
-            add(unknown, unknown, 0, None);
+            // pprof names an unsymbolized address by its mapping's file, `[libc.so.6]`.
+            let label = p.locations[i]
+                .mapping
+                .map_or(unknown, |m| p.mappings[m.0 as usize].label);
+            add(label, unknown, 0, None);
         } else {
             for f in frames {
                 let func = p.function(f.func);
@@ -135,7 +166,11 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     }
     let sites_of = |l: LocId| -> &[SiteId] {
         let i = l.0 as usize;
-        let start = if i == 0 { 0 } else { loc_sites_end[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            loc_sites_end[i - 1] as usize
+        };
         &loc_sites[start..loc_sites_end[i] as usize]
     };
     // Per-site runtime flag at frame level, for skipping inlined runtime frames too.
@@ -149,50 +184,39 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     let mut sample_site = Vec::with_capacity(n);
     let mut total = 0i128;
     let mut total_objects = 0i128;
-    // Samples with empty stacks are attributed to `<unknown>`, as pprof does.
-    let mut empty_site: Option<SiteId> = None;
+    // Samples with an empty stack have no site (pprof's graph gives them no node either);
+    // their value is counted in `unattributed`.
+    let mut unattributed = 0i128;
     for i in 0..n {
         let v = p.samples.values(i)[opts.sample_index] as i128;
-        let o = opts.objects_index.map_or(0, |oi| p.samples.values(i)[oi] as i128);
+        let o = opts
+            .objects_index
+            .map_or(0, |oi| p.samples.values(i)[oi] as i128);
         total += v;
         total_objects += o;
         let stack = p.samples.stack(i);
-        // Allocation site.
-        let mut site = None;
-        if opts.skip_runtime {
-            'outer: for &l in stack {
-                for &s in sites_of(l) {
-                    if !site_runtime[s.0 as usize] {
-                        site = Some(s);
-                        break 'outer;
-                    }
-                }
+        let Some(&leaf) = stack.first() else {
+            unattributed += v;
+            sample_site.push(SiteId::NONE);
+            continue;
+        };
+        // Allocation site: the leaf, or the first non-runtime frame (see module docs).
+        let mut site = sites_of(leaf)[0];
+        if opts.skip_runtime && site_runtime[site.0 as usize] {
+            if let Some(s) = stack
+                .iter()
+                .flat_map(|&l| sites_of(l))
+                .find(|s| !site_runtime[s.0 as usize])
+            {
+                site = *s;
             }
         }
-        let site = match site.or_else(|| stack.first().map(|&l| sites_of(l)[0])) {
-            Some(s) => s,
-            None => *empty_site.get_or_insert_with(|| {
-                let id = *keys.entry((unknown, unknown, 0)).or_insert_with(|| {
-                    sites.push(Site { name: unknown, file: unknown, line: 0, func: None, flat: 0, cum: 0, flat_objects: 0, samples: 0 });
-                    flat.push(0);
-                    cum.push(0);
-                    objs.push(0);
-                    stamp.push(u32::MAX);
-                    SiteId(sites.len() as u32 - 1)
-                });
-                id
-            }),
-        };
         let si = site.0 as usize;
         flat[si] += v;
         objs[si] += o;
         sites[si].samples += 1;
         sample_site.push(site);
         let tag = i as u32;
-        if stack.is_empty() && stamp[si] != tag {
-            stamp[si] = tag;
-            cum[si] += v;
-        }
         for &l in stack {
             for &s in sites_of(l) {
                 let s = s.0 as usize;
@@ -213,29 +237,116 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         sites,
         sample_site,
         total: clamp(total),
+        unattributed: clamp(unattributed),
+        loc_sites,
+        loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
     }
 }
 
-/// pprof's printable node name: `func file:line`, `func`, or `<unknown>`.
+/// pprof's printable node name (`NameComponents` joined): `func file:line`, `func file`,
+/// `func`, or `<unknown>`.
 pub fn printable_name(p: &Profile, s: &Site) -> String {
     let name = p.str(s.name);
     let file = p.str(s.file);
-    let mut out = String::new();
+    let mut parts: Vec<String> = Vec::with_capacity(2);
     if !name.is_empty() {
-        out.push_str(name);
+        parts.push(name.to_string());
     }
     if s.line != 0 {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(file);
-        out.push(':');
-        out.push_str(&s.line.to_string());
+        parts.push(format!("{file}:{}", s.line));
+    } else if !file.is_empty() {
+        parts.push(file.to_string());
     } else if name.is_empty() {
-        out.push_str("<unknown>");
+        parts.push("<unknown>".to_string());
     }
-    out
+    parts.join(" ")
+}
+
+impl Attribution {
+    /// The sites of location `l`, innermost frame first.
+    pub fn sites_of(&self, l: LocId) -> &[SiteId] {
+        let i = l.0 as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            self.loc_sites_end[i - 1] as usize
+        };
+        &self.loc_sites[start..self.loc_sites_end[i] as usize]
+    }
+
+    /// Sets each site's `inline` mark as pprof's `-top` does for the nodes it shows: marks are
+    /// per call edge between *shown* sites (an edge skips sites not in `shown`), an edge is
+    /// inline only if every traversal of it stays within one location, and a site is
+    /// `(inline)` when it has inline in-edges only, `(partial-inline)` when it has both kinds.
+    /// Samples whose chosen value is 0 are ignored, and edges lighter than pprof's edge
+    /// fraction (0.1% of the total) are dropped first, as in pprof's trimmed graph.
+    pub fn mark_inline(&mut self, p: &Profile, sample_index: usize, shown: &[SiteId]) {
+        let edge_cutoff = ((self.total - self.unattributed) as f64 * 0.001).abs() as u128;
+        let mut kept = vec![false; self.sites.len()];
+        for s in shown {
+            kept[s.0 as usize] = true;
+        }
+        // Edge (caller, callee) -> (all traversals inline so far, weight, last sample counted).
+        let mut edges: HashMap<(SiteId, SiteId), (bool, i128, usize)> = HashMap::new();
+        for i in 0..p.samples.len() {
+            let v = p.samples.values(i)[sample_index];
+            if v == 0 {
+                continue;
+            }
+            let mut parent: Option<SiteId> = None;
+            for &l in p.samples.stack(i).iter().rev() {
+                let ss = self.sites_of(l);
+                for (ni, &n) in ss.iter().enumerate().rev() {
+                    if !kept[n.0 as usize] {
+                        continue;
+                    }
+                    if let Some(par) = parent {
+                        if par != n {
+                            let inline = ni + 1 != ss.len();
+                            let e = edges.entry((par, n)).or_insert((true, 0, usize::MAX));
+                            e.0 &= inline;
+                            if e.2 != i {
+                                // Weight counts each sample once per edge.
+                                e.1 += v as i128;
+                                e.2 = i;
+                            }
+                        }
+                    }
+                    parent = Some(n);
+                }
+            }
+        }
+        let (mut inl, mut noinl) = (vec![false; self.sites.len()], vec![false; self.sites.len()]);
+        for (&(_, c), &(inline, weight, _)) in &edges {
+            if weight.unsigned_abs() < edge_cutoff {
+                continue;
+            }
+            if inline {
+                inl[c.0 as usize] = true;
+            } else {
+                noinl[c.0 as usize] = true;
+            }
+        }
+        for (i, s) in self.sites.iter_mut().enumerate() {
+            s.inline = match (inl[i], noinl[i]) {
+                (true, true) => Inline::Partial,
+                (true, false) => Inline::Inline,
+                _ => Inline::No,
+            };
+        }
+    }
+}
+
+/// pprof's `-top` display name: the printable name plus ` (inline)` or ` (partial-inline)`.
+pub fn display_name(p: &Profile, s: &Site) -> String {
+    let mut name = printable_name(p, s);
+    match s.inline {
+        Inline::No => {}
+        Inline::Inline => name.push_str(" (inline)"),
+        Inline::Partial => name.push_str(" (partial-inline)"),
+    }
+    name
 }
 
 /// Site ids in pprof's `-top` order: |flat| descending, then printable name, then |cum|.

@@ -61,7 +61,10 @@ pub enum GranularityArg {
 
 impl ReportArgs {
     pub fn decode_options(&self) -> DecodeOptions {
-        DecodeOptions { max_size: self.max_size, ..DecodeOptions::default() }
+        DecodeOptions {
+            max_size: self.max_size,
+            ..DecodeOptions::default()
+        }
     }
 
     pub fn analyze_options(&self) -> AnalyzeOptions {

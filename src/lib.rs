@@ -31,7 +31,11 @@ pub struct AnalyzeOptions {
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        AnalyzeOptions { sample_index: None, top: 10, granularity: Granularity::Lines }
+        AnalyzeOptions {
+            sample_index: None,
+            top: 10,
+            granularity: Granularity::Lines,
+        }
     }
 }
 
@@ -50,7 +54,10 @@ pub fn load(specs: &[String], opts: &DecodeOptions) -> Result<(Profile, Vec<Stri
 }
 
 /// The sample type a report uses, and why when heapdoc chose it.
-pub fn choose_sample_index(p: &Profile, requested: Option<&str>) -> Result<(usize, Option<String>)> {
+pub fn choose_sample_index(
+    p: &Profile,
+    requested: Option<&str>,
+) -> Result<(usize, Option<String>)> {
     let n = p.sample_types.len();
     if n == 0 {
         bail!("the profile has no sample types");
@@ -60,7 +67,10 @@ pub fn choose_sample_index(p: &Profile, requested: Option<&str>) -> Result<(usiz
             Some(i) => Ok((i, None)),
             None => {
                 let valid: Vec<&str> = (0..n).map(|i| p.sample_type_name(i)).collect();
-                bail!("--sample-index {name:?} is not in this profile; valid: {}", valid.join(", "))
+                bail!(
+                    "--sample-index {name:?} is not in this profile; valid: {}",
+                    valid.join(", ")
+                )
             }
         };
     }
@@ -77,7 +87,10 @@ pub fn choose_sample_index(p: &Profile, requested: Option<&str>) -> Result<(usiz
     if let Some(i) = p.default_sample_type {
         return Ok((i, Some("the profile's default_sample_type".to_string())));
     }
-    Ok((n - 1, (n > 1).then(|| "the last sample type, as go tool pprof chooses".to_string())))
+    Ok((
+        n - 1,
+        (n > 1).then(|| "the last sample type, as go tool pprof chooses".to_string()),
+    ))
 }
 
 /// The object-count type paired with a space type (alloc_space -> alloc_objects).
@@ -97,16 +110,21 @@ fn objects_index(p: &Profile, index: usize) -> Option<usize> {
 
 /// Runs attribution and assembles the report data.
 pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> Result<Report> {
-    let (sample_index, sample_index_reason) = choose_sample_index(&profile, opts.sample_index.as_deref())?;
+    let (sample_index, sample_index_reason) =
+        choose_sample_index(&profile, opts.sample_index.as_deref())?;
     let kind = profile.kind();
     let totals = profile.totals();
     let attr_opts = AttributeOptions {
         granularity: opts.granularity,
         sample_index,
-        objects_index: if kind.is_memory() { objects_index(&profile, sample_index) } else { None },
+        objects_index: if kind.is_memory() {
+            objects_index(&profile, sample_index)
+        } else {
+            None
+        },
         skip_runtime: attribute::skips_runtime(kind),
     };
-    let attribution = attribute(&profile, &attr_opts);
+    let mut attribution = attribute(&profile, &attr_opts);
     let mut order = top_order(&profile, &attribution);
     // Sites with nothing attributed (only on stacks as callers) are not allocation sites.
     order.retain(|id| {
@@ -117,6 +135,7 @@ pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> 
     if opts.top > 0 {
         order.truncate(opts.top);
     }
+    attribution.mark_inline(&profile, sample_index, &order);
     let mut notes = Vec::new();
     if totals[sample_index] == 0 {
         if let Some(other) = (0..totals.len()).find(|&i| totals[i] != 0) {
@@ -127,6 +146,15 @@ pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> 
                 report::human(totals[other], profile.sample_type_unit(other))
             ));
         }
+    }
+    if attribution.unattributed != 0 {
+        notes.push(format!(
+            "{} is in samples without a stack and has no site",
+            report::human(
+                attribution.unattributed,
+                profile.sample_type_unit(sample_index)
+            )
+        ));
     }
     Ok(Report {
         kind,

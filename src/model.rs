@@ -43,7 +43,10 @@ pub struct Strings {
 
 impl Default for Strings {
     fn default() -> Self {
-        let mut s = Strings { list: Vec::new(), index: HashMap::new() };
+        let mut s = Strings {
+            list: Vec::new(),
+            index: HashMap::new(),
+        };
         s.intern("");
         s
     }
@@ -101,6 +104,18 @@ pub struct Mapping {
     pub file_offset: u64,
     pub filename: StrId,
     pub build_id: StrId,
+    /// What pprof shows for an unsymbolized address in this mapping: `[basename]`, or ""
+    /// when the mapping has no file name.
+    pub label: StrId,
+}
+
+/// pprof's name for an unsymbolized address in a mapping of file `filename`.
+pub fn mapping_label(filename: &str) -> String {
+    if filename.is_empty() {
+        return String::new();
+    }
+    let base = filename.rsplit('/').next().unwrap_or(filename);
+    format!("[{base}]")
 }
 
 /// One frame of a location: a function and a line in it.
@@ -156,7 +171,11 @@ impl Samples {
 
     /// Sample i's stack, leaf first.
     pub fn stack(&self, i: usize) -> &[LocId] {
-        let start = if i == 0 { 0 } else { self.locs_end[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.locs_end[i - 1] as usize
+        };
         &self.locs[start..self.locs_end[i] as usize]
     }
 
@@ -165,7 +184,11 @@ impl Samples {
     }
 
     pub fn labels(&self, i: usize) -> &[Label] {
-        let start = if i == 0 { 0 } else { self.labels_end[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.labels_end[i - 1] as usize
+        };
         &self.labels[start..self.labels_end[i] as usize]
     }
 
@@ -293,7 +316,9 @@ impl Profile {
         if let Some(i) = (0..self.sample_types.len()).find(|&i| self.sample_type_name(i) == name) {
             return Some(i);
         }
-        name.parse::<usize>().ok().filter(|&i| i < self.sample_types.len())
+        name.parse::<usize>()
+            .ok()
+            .filter(|&i| i < self.sample_types.len())
     }
 
     /// Exact total of every sample type. `validate` guarantees each fits in an i64.
@@ -310,9 +335,13 @@ impl Profile {
 
     /// What the profile measures, from its sample types and period type.
     pub fn kind(&self) -> Kind {
-        let names: Vec<&str> = (0..self.sample_types.len()).map(|i| self.sample_type_name(i)).collect();
+        let names: Vec<&str> = (0..self.sample_types.len())
+            .map(|i| self.sample_type_name(i))
+            .collect();
         let has = |n: &str| names.iter().any(|x| x.eq_ignore_ascii_case(n));
-        let period = self.period_type.map(|p| self.str(p.ty).to_ascii_lowercase());
+        let period = self
+            .period_type
+            .map(|p| self.str(p.ty).to_ascii_lowercase());
         if has("alloc_space") && has("inuse_space") {
             let default = self.default_sample_type.map(|i| names[i]);
             return if default == Some("alloc_space") || default == Some("alloc_objects") {
@@ -341,7 +370,10 @@ impl Profile {
         let ns = self.strings.len();
         let check_str = |id: StrId, what: &str| -> Result<()> {
             if id.0 as usize >= ns {
-                bail!("{what} refers to string {} but the string table has {ns} entries", id.0);
+                bail!(
+                    "{what} refers to string {} but the string table has {ns} entries",
+                    id.0
+                );
             }
             Ok(())
         };
@@ -415,15 +447,51 @@ impl Builder {
         self.profile.strings.intern(s)
     }
 
-    pub fn function(&mut self, name: &str, system_name: &str, filename: &str, start_line: i64) -> FuncId {
-        let key = (self.intern(name), self.intern(system_name), self.intern(filename));
+    pub fn function(
+        &mut self,
+        name: &str,
+        system_name: &str,
+        filename: &str,
+        start_line: i64,
+    ) -> FuncId {
+        let key = (
+            self.intern(name),
+            self.intern(system_name),
+            self.intern(filename),
+        );
         if let Some(&id) = self.funcs.get(&key) {
             return id;
         }
         let id = FuncId(self.profile.functions.len() as u32);
-        self.profile.functions.push(Function { name: key.0, system_name: key.1, filename: key.2, start_line });
+        self.profile.functions.push(Function {
+            name: key.0,
+            system_name: key.1,
+            filename: key.2,
+            start_line,
+        });
         self.funcs.insert(key, id);
         id
+    }
+
+    /// Adds a mapping of `filename` over [start, limit).
+    pub fn mapping(
+        &mut self,
+        start: u64,
+        limit: u64,
+        offset: u64,
+        filename: &str,
+        build_id: &str,
+    ) -> MapId {
+        let m = Mapping {
+            memory_start: start,
+            memory_limit: limit,
+            file_offset: offset,
+            filename: self.intern(filename),
+            build_id: self.intern(build_id),
+            label: self.intern(&mapping_label(filename)),
+        };
+        self.profile.mappings.push(m);
+        MapId(self.profile.mappings.len() as u32 - 1)
     }
 
     /// Adds a location with the given frames (innermost first).
@@ -432,7 +500,12 @@ impl Builder {
         let start = p.frames.len() as u32;
         p.frames.extend_from_slice(frames);
         let id = LocId(p.locations.len() as u32);
-        p.locations.push(Location { address, mapping, frames_start: start, frames_end: p.frames.len() as u32 });
+        p.locations.push(Location {
+            address,
+            mapping,
+            frames_start: start,
+            frames_end: p.frames.len() as u32,
+        });
         id
     }
 }
@@ -441,19 +514,29 @@ impl Builder {
 /// Sample types must agree (same names and units, same order).
 pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
     let mut iter = profiles.into_iter();
-    let Some(first) = iter.next() else { bail!("no profiles to merge") };
+    let Some(first) = iter.next() else {
+        bail!("no profiles to merge")
+    };
     let rest: Vec<Profile> = iter.collect();
     if rest.is_empty() {
         return Ok(first);
     }
     let type_names = |p: &Profile| -> Vec<(String, String)> {
-        p.sample_types.iter().map(|t| (p.str(t.ty).to_string(), p.str(t.unit).to_string())).collect()
+        p.sample_types
+            .iter()
+            .map(|t| (p.str(t.ty).to_string(), p.str(t.unit).to_string()))
+            .collect()
     };
     let want = type_names(&first);
     for (i, p) in rest.iter().enumerate() {
         let got = type_names(p);
         if got != want {
-            let show = |v: &[(String, String)]| v.iter().map(|(t, u)| format!("{t}/{u}")).collect::<Vec<_>>().join(",");
+            let show = |v: &[(String, String)]| {
+                v.iter()
+                    .map(|(t, u)| format!("{t}/{u}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             bail!(
                 "cannot merge profile #{} (sample types {}) with profile #1 (sample types {})",
                 i + 2,
@@ -463,7 +546,7 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
         }
     }
     let mut b = Builder::default();
-    let mut locs: HashMap<(u64, Vec<Frame>), LocId> = HashMap::new();
+    let mut locs: HashMap<(u64, Vec<Frame>, Option<StrId>), LocId> = HashMap::new();
     let mut out_stack = Vec::new();
     let mut out_labels = Vec::new();
     let mut frames = Vec::new();
@@ -471,11 +554,20 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
     for p in &all {
         let st = |b: &mut Builder, id: StrId| b.intern(p.str(id));
         if b.profile.sample_types.is_empty() {
-            let types: Vec<ValueType> =
-                p.sample_types.iter().map(|t| ValueType { ty: st(&mut b, t.ty), unit: st(&mut b, t.unit) }).collect();
+            let types: Vec<ValueType> = p
+                .sample_types
+                .iter()
+                .map(|t| ValueType {
+                    ty: st(&mut b, t.ty),
+                    unit: st(&mut b, t.unit),
+                })
+                .collect();
             b.profile.sample_types = types;
             b.profile.default_sample_type = p.default_sample_type;
-            b.profile.period_type = p.period_type.map(|t| ValueType { ty: st(&mut b, t.ty), unit: st(&mut b, t.unit) });
+            b.profile.period_type = p.period_type.map(|t| ValueType {
+                ty: st(&mut b, t.ty),
+                unit: st(&mut b, t.unit),
+            });
             b.profile.period = p.period;
             b.profile.time_nanos = p.time_nanos;
             b.profile.format = p.format;
@@ -488,22 +580,48 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
         let func_map: Vec<FuncId> = p
             .functions
             .iter()
-            .map(|f| b.function(p.str(f.name), p.str(f.system_name), p.str(f.filename), f.start_line))
+            .map(|f| {
+                b.function(
+                    p.str(f.name),
+                    p.str(f.system_name),
+                    p.str(f.filename),
+                    f.start_line,
+                )
+            })
+            .collect();
+        let map_map: Vec<MapId> = p
+            .mappings
+            .iter()
+            .map(|m| {
+                b.mapping(
+                    m.memory_start,
+                    m.memory_limit,
+                    m.file_offset,
+                    p.str(m.filename),
+                    p.str(m.build_id),
+                )
+            })
             .collect();
         let mut loc_map = Vec::with_capacity(p.locations.len());
         for (i, _) in p.locations.iter().enumerate() {
             frames.clear();
-            frames.extend(
-                p.frames(LocId(i as u32)).iter().map(|f| Frame { func: func_map[f.func.0 as usize], line: f.line }),
-            );
+            frames.extend(p.frames(LocId(i as u32)).iter().map(|f| Frame {
+                func: func_map[f.func.0 as usize],
+                line: f.line,
+            }));
             let addr = p.locations[i].address;
-            // Mappings are not carried across a merge: addresses from different binaries are
-            // not comparable, and symbolized frames are what the analysis uses.
-            let key = (addr, frames.clone());
+            let mapping = p.locations[i].mapping.map(|m| map_map[m.0 as usize]);
+            // Locations are shared across inputs only when symbolized identically; addresses
+            // of different binaries are not comparable.
+            let key = (
+                if frames.is_empty() { addr } else { 0 },
+                frames.clone(),
+                mapping.map(|m| b.profile.mappings[m.0 as usize].filename),
+            );
             let id = match locs.get(&key) {
                 Some(&id) => id,
                 None => {
-                    let id = b.location(addr, None, &frames);
+                    let id = b.location(addr, mapping, &frames);
                     locs.insert(key, id);
                     id
                 }
@@ -515,9 +633,16 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
             out_stack.extend(p.samples.stack(i).iter().map(|l| loc_map[l.0 as usize]));
             out_labels.clear();
             for l in p.samples.labels(i) {
-                out_labels.push(Label { key: st(&mut b, l.key), str: st(&mut b, l.str), num: l.num, unit: st(&mut b, l.unit) });
+                out_labels.push(Label {
+                    key: st(&mut b, l.key),
+                    str: st(&mut b, l.str),
+                    num: l.num,
+                    unit: st(&mut b, l.unit),
+                });
             }
-            b.profile.samples.push(&out_stack, p.samples.values(i), &out_labels);
+            b.profile
+                .samples
+                .push(&out_stack, p.samples.values(i), &out_labels);
         }
     }
     let merged = b.profile;

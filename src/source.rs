@@ -25,12 +25,20 @@ pub fn read(spec: &str, max_size: u64) -> Result<Input> {
         if bytes.len() as u64 > max_size {
             bail!("<stdin>: input is over the --max-size limit of {max_size} bytes");
         }
-        return Ok(Input { name: "<stdin>".into(), bytes });
+        return Ok(Input {
+            name: "<stdin>".into(),
+            bytes,
+        });
     }
     let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
-    file.take(max_size + 1).read_to_end(&mut bytes).with_context(|| format!("{spec}: cannot read"))?;
+    file.take(max_size + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{spec}: cannot read"))?;
     if bytes.len() as u64 > max_size {
         bail!("{spec}: input is over the --max-size limit of {max_size} bytes");
     }
-    Ok(Input { name: spec.to_string(), bytes })
+    Ok(Input {
+        name: spec.to_string(),
+        bytes,
+    })
 }

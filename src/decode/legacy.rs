@@ -38,25 +38,40 @@ struct Record {
 
 pub fn parse(buf: &[u8]) -> Result<Profile> {
     let text = std::str::from_utf8(buf).map_err(|e| {
-        anyhow!("legacy text profile is not valid UTF-8 at byte offset {}", e.valid_up_to())
+        anyhow!(
+            "legacy text profile is not valid UTF-8 at byte offset {}",
+            e.valid_up_to()
+        )
     })?;
     let mut lines = text.lines().enumerate().peekable();
-    let (_, header) = lines.next().ok_or_else(|| anyhow!("empty legacy text profile"))?;
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| anyhow!("empty legacy text profile"))?;
     let header = header.trim();
     let mut b = Builder::default();
     let mut records = Vec::new();
     // Symbols from `#` lines: address -> frames (innermost first).
     let mut symbols: HashMap<u64, Vec<(String, String, i64)>> = HashMap::new();
+    // Executable mappings from a /proc/self/maps section (tcmalloc heap profiles).
+    let mut maps: Vec<(u64, u64, u64, String)> = Vec::new();
     let format;
     let (mut scale_rate, mut include_alloc) = (0i64, false);
 
     if let Some(rest) = header.strip_prefix("heap profile:") {
         format = SourceFormat::LegacyHeapText;
-        let (totals, sampling) = rest.split_once('@').ok_or_else(|| anyhow!("line 1: heap profile header has no '@'"))?;
-        let t = parse_counts(totals).ok_or_else(|| anyhow!("line 1: malformed heap profile header counts"))?;
+        let (totals, sampling) = rest
+            .split_once('@')
+            .ok_or_else(|| anyhow!("line 1: heap profile header has no '@'"))?;
+        let t = parse_counts(totals)
+            .ok_or_else(|| anyhow!("line 1: malformed heap profile header counts"))?;
         let sampling = sampling.trim();
         let (name, rate) = match sampling.split_once('/') {
-            Some((n, r)) => (n, r.trim().parse::<i64>().map_err(|_| anyhow!("line 1: bad sampling rate {r:?}"))?),
+            Some((n, r)) => (
+                n,
+                r.trim()
+                    .parse::<i64>()
+                    .map_err(|_| anyhow!("line 1: bad sampling rate {r:?}"))?,
+            ),
             None => (sampling, 0),
         };
         // pprof's parseHeapHeader: Go's `heap/R` writes twice the sampling period.
@@ -69,15 +84,26 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
         scale_rate = if name == "heapprofile" { 0 } else { period };
         include_alloc = (t.2 != t.0 && t.2 != 0) || (t.3 != t.1 && t.3 != 0);
         let types: &[(&str, &str)] = if include_alloc {
-            &[("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
+            &[
+                ("alloc_objects", "count"),
+                ("alloc_space", "bytes"),
+                ("inuse_objects", "count"),
+                ("inuse_space", "bytes"),
+            ]
         } else {
             &[("objects", "count"), ("space", "bytes")]
         };
         for (t, u) in types {
-            let vt = ValueType { ty: b.intern(t), unit: b.intern(u) };
+            let vt = ValueType {
+                ty: b.intern(t),
+                unit: b.intern(u),
+            };
             b.profile.sample_types.push(vt);
         }
-        b.profile.period_type = Some(ValueType { ty: b.intern("space"), unit: b.intern("bytes") });
+        b.profile.period_type = Some(ValueType {
+            ty: b.intern("space"),
+            unit: b.intern("bytes"),
+        });
         b.profile.period = period;
     } else if let Some(rest) = header.strip_prefix("goroutine profile:") {
         format = SourceFormat::LegacyGoroutineText;
@@ -85,12 +111,18 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
         if total.and_then(|t| t.parse::<i64>().ok()).is_none() {
             bail!("line 1: malformed goroutine profile header {header:?}");
         }
-        let vt = ValueType { ty: b.intern("goroutine"), unit: b.intern("count") };
+        let vt = ValueType {
+            ty: b.intern("goroutine"),
+            unit: b.intern("count"),
+        };
         b.profile.sample_types.push(vt);
         b.profile.period_type = Some(vt);
         b.profile.period = 1;
     } else {
-        bail!("unrecognized legacy text profile header {:?}", truncate(header, 60));
+        bail!(
+            "unrecognized legacy text profile header {:?}",
+            truncate(header, 60)
+        );
     }
 
     while let Some((n, raw)) = lines.next() {
@@ -99,7 +131,28 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
         if line.is_empty() {
             continue;
         }
-        if line.starts_with("# runtime.MemStats") || line.starts_with("MAPPED_LIBRARIES") || line.starts_with("--- Memory map") {
+        if line.starts_with("# runtime.MemStats") {
+            break;
+        }
+        if line.starts_with("MAPPED_LIBRARIES") || line.starts_with("--- Memory map") {
+            // Either /proc/self/maps lines or pprof's short `start-end: path` form, where
+            // `name=value` lines define `$name` for the paths.
+            let mut vars: Vec<(String, String)> = Vec::new();
+            for (_, m) in lines.by_ref() {
+                let t = m.trim();
+                if let Some((k, v)) = t
+                    .split_once('=')
+                    .filter(|(k, _)| !k.contains(char::is_whitespace) && !k.contains('-'))
+                {
+                    vars.push((format!("${k}"), v.to_string()));
+                } else if let Some((start, limit, offset, file)) = parse_proc_map(t) {
+                    let mut file = file.to_string();
+                    for (k, v) in &vars {
+                        file = file.replace(k.as_str(), v);
+                    }
+                    maps.push((start, limit, offset, file));
+                }
+            }
             break;
         }
         if let Some(sym) = line.strip_prefix('#') {
@@ -118,30 +171,61 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
             }
             continue;
         }
-        let (counts, stack) = line
-            .split_once('@')
-            .ok_or_else(|| anyhow!("line {lineno}: expected a record `COUNTS @ ADDRESSES`, found {:?}", truncate(line, 60)))?;
+        let (counts, stack) = line.split_once('@').ok_or_else(|| {
+            anyhow!(
+                "line {lineno}: expected a record `COUNTS @ ADDRESSES`, found {:?}",
+                truncate(line, 60)
+            )
+        })?;
         let mut addrs = Vec::new();
         for a in stack.split_whitespace() {
             let hex = a.strip_prefix("0x").unwrap_or(a);
-            let v = u64::from_str_radix(hex, 16).map_err(|_| anyhow!("line {lineno}: bad address {a:?}"))?;
+            let v = u64::from_str_radix(hex, 16)
+                .map_err(|_| anyhow!("line {lineno}: bad address {a:?}"))?;
             // Return addresses point after the call; pprof stores pc-1, and so do Go's `#` lines.
             addrs.push(v.saturating_sub(1));
         }
         let (values, blocksize) = if format == SourceFormat::LegacyHeapText {
-            let c = parse_counts(counts).ok_or_else(|| anyhow!("line {lineno}: malformed heap record counts {:?}", counts.trim()))?;
+            let c = parse_counts(counts).ok_or_else(|| {
+                anyhow!(
+                    "line {lineno}: malformed heap record counts {:?}",
+                    counts.trim()
+                )
+            })?;
             let (ic, is) = scale(c.0, c.1, scale_rate);
             let (ac, asz) = scale(c.2, c.3, scale_rate);
-            let blocksize = if c.0 > 0 { c.1 / c.0 } else if c.2 > 0 { c.3 / c.2 } else { 0 };
-            let v = if include_alloc { vec![ac, asz, ic, is] } else { vec![ic, is] };
+            let blocksize = if c.0 > 0 {
+                c.1 / c.0
+            } else if c.2 > 0 {
+                c.3 / c.2
+            } else {
+                0
+            };
+            let v = if include_alloc {
+                vec![ac, asz, ic, is]
+            } else {
+                vec![ic, is]
+            };
             (v, Some(blocksize))
         } else {
-            let n: i64 = counts.trim().parse().map_err(|_| anyhow!("line {lineno}: bad goroutine count {:?}", counts.trim()))?;
+            let n: i64 = counts
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("line {lineno}: bad goroutine count {:?}", counts.trim()))?;
             (vec![n], None)
         };
-        records.push(Record { values, addrs, labels: Vec::new(), blocksize });
+        records.push(Record {
+            values,
+            addrs,
+            labels: Vec::new(),
+            blocksize,
+        });
     }
 
+    let map_ids: Vec<_> = maps
+        .iter()
+        .map(|(s, l, o, f)| b.mapping(*s, *l, *o, f, ""))
+        .collect();
     // Locations: one per distinct address, symbolized from the `#` lines when present.
     let mut locs: HashMap<u64, LocId> = HashMap::new();
     let mut stack = Vec::new();
@@ -159,7 +243,11 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
                         let func = b.function(name, name, file, 0);
                         frames.push(Frame { func, line: *line });
                     }
-                    let id = b.location(a, None, &frames);
+                    let mapping = maps
+                        .iter()
+                        .position(|m| a >= m.0 && a < m.1)
+                        .map(|i| map_ids[i]);
+                    let id = b.location(a, mapping, &frames);
                     locs.insert(a, id);
                     id
                 }
@@ -168,10 +256,20 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
         }
         labels.clear();
         if let Some(bs) = rec.blocksize {
-            labels.push(Label { key: bytes_key, str: Default::default(), num: bs, unit: Default::default() });
+            labels.push(Label {
+                key: bytes_key,
+                str: Default::default(),
+                num: bs,
+                unit: Default::default(),
+            });
         }
         for (k, v) in &rec.labels {
-            labels.push(Label { key: b.intern(k), str: b.intern(v), num: 0, unit: Default::default() });
+            labels.push(Label {
+                key: b.intern(k),
+                str: b.intern(v),
+                num: 0,
+                unit: Default::default(),
+            });
         }
         b.profile.samples.width = rec.values.len();
         b.profile.samples.push(&stack, &rec.values, &labels);
@@ -181,6 +279,38 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
     p.format = Some(format);
     p.validate()?;
     Ok(p)
+}
+
+/// Parses a /proc/self/maps line `start-end perms offset dev inode [path]`, keeping only
+/// executable mappings, as pprof does.
+fn parse_proc_map(line: &str) -> Option<(u64, u64, u64, &str)> {
+    let mut f = line.split_whitespace();
+    let range = f.next()?;
+    if let Some(range) = range.strip_suffix(':') {
+        let (start, end) = range.split_once('-')?;
+        let path = line.split_once(':')?.1.trim();
+        return Some((
+            u64::from_str_radix(start, 16).ok()?,
+            u64::from_str_radix(end, 16).ok()?,
+            0,
+            path,
+        ));
+    }
+    let (start, end) = range.split_once('-')?;
+    let perms = f.next()?;
+    let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+    let _dev = f.next()?;
+    let _inode = f.next()?;
+    let path = f.next().unwrap_or("");
+    if !perms.contains('x') {
+        return None;
+    }
+    Some((
+        u64::from_str_radix(start, 16).ok()?,
+        u64::from_str_radix(end, 16).ok()?,
+        offset,
+        path,
+    ))
 }
 
 /// pprof's `scaleHeapSample`: undoes Poisson sampling at `rate` bytes.
@@ -215,7 +345,11 @@ fn parse_counts(s: &str) -> Option<(i64, i64, i64, i64)> {
 /// Parses Go's `#\t0xPC\tname+0xOFF\tfile:line`. Fields are tab-separated; names may contain
 /// spaces (generic instantiations), so only tabs split.
 fn parse_symbol(raw: &str) -> Option<(u64, (String, String, i64))> {
-    let mut parts = raw.trim_start().strip_prefix('#')?.split('\t').filter(|p| !p.trim().is_empty());
+    let mut parts = raw
+        .trim_start()
+        .strip_prefix('#')?
+        .split('\t')
+        .filter(|p| !p.trim().is_empty());
     let addr = parts.next()?.trim();
     let addr = u64::from_str_radix(addr.strip_prefix("0x")?, 16).ok()?;
     let name = parts.next()?.trim();
@@ -259,8 +393,10 @@ mod tests {
 
     #[test]
     fn symbol_lines_split_on_tabs_only() {
-        let (addr, (name, file, line)) =
-            parse_symbol("#\t0x4a4ba4\tmain.Box[go.shape.struct { A int; B string }]+0x24\t/src/x y.go:12").unwrap();
+        let (addr, (name, file, line)) = parse_symbol(
+            "#\t0x4a4ba4\tmain.Box[go.shape.struct { A int; B string }]+0x24\t/src/x y.go:12",
+        )
+        .unwrap();
         assert_eq!(addr, 0x4a4ba4);
         assert_eq!(name, "main.Box[go.shape.struct { A int; B string }]");
         assert_eq!(file, "/src/x y.go");

@@ -28,7 +28,10 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { max_size: DEFAULT_MAX_SIZE, limits: Limits::default() }
+        DecodeOptions {
+            max_size: DEFAULT_MAX_SIZE,
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -37,7 +40,11 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Returns the uncompressed bytes: `bytes` itself, or its gunzipped content.
 pub fn decompress<'a>(bytes: &'a [u8], opts: &DecodeOptions) -> Result<std::borrow::Cow<'a, [u8]>> {
     if bytes.len() as u64 > opts.max_size {
-        bail!("input is {} bytes, over the --max-size limit of {} bytes", bytes.len(), opts.max_size);
+        bail!(
+            "input is {} bytes, over the --max-size limit of {} bytes",
+            bytes.len(),
+            opts.max_size
+        );
     }
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
@@ -45,7 +52,8 @@ pub fn decompress<'a>(bytes: &'a [u8], opts: &DecodeOptions) -> Result<std::borr
     // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
     let mut out = Vec::with_capacity((bytes.len() * 4).min(opts.max_size as usize));
     let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(opts.max_size + 1);
-    dec.read_to_end(&mut out).context("corrupt or truncated gzip data")?;
+    dec.read_to_end(&mut out)
+        .context("corrupt or truncated gzip data")?;
     if out.len() as u64 > opts.max_size {
         bail!(
             "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
@@ -79,7 +87,11 @@ fn refuse(data: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start();
     let lower = t.to_ascii_lowercase();
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.starts_with("<head") || lower.starts_with("<body") {
+    if lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.starts_with("<head")
+        || lower.starts_with("<body")
+    {
         return Some("input is an HTML page, not a profile (an error or login page?)".into());
     }
     if lower.starts_with("<?xml") || lower.starts_with("<svg") {
@@ -88,7 +100,11 @@ fn refuse(data: &[u8]) -> Option<String> {
     if t.starts_with('{') || t.starts_with('[') {
         return Some("input is JSON, not a pprof profile".into());
     }
-    if t.starts_with("--- heapz") || t.starts_with("--- contentionz") || t.starts_with("--- contention") || t.starts_with("--- threadz") {
+    if t.starts_with("--- heapz")
+        || t.starts_with("--- contentionz")
+        || t.starts_with("--- contention")
+        || t.starts_with("--- threadz")
+    {
         let name = t.lines().next().unwrap_or("").trim();
         return Some(format!(
             "Java legacy text profile ({name}) is not supported; convert it with `go tool pprof -proto FILE > out.pb.gz`"
@@ -105,8 +121,14 @@ fn refuse(data: &[u8]) -> Option<String> {
 
 /// gperftools' CPU header: words 0, 3, 0, period, 0 in 32- or 64-bit native (little-endian).
 fn is_legacy_binary_cpu(data: &[u8]) -> bool {
-    let w64 = |i: usize| data.get(i * 8..i * 8 + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-    let w32 = |i: usize| data.get(i * 4..i * 4 + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()));
+    let w64 = |i: usize| {
+        data.get(i * 8..i * 8 + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    };
+    let w32 = |i: usize| {
+        data.get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap_or_default()))
+    };
     (w64(0) == Some(0) && w64(1) == Some(3) && w64(2) == Some(0))
         || (w32(0) == Some(0) && w32(1) == Some(3) && w32(2) == Some(0))
 }

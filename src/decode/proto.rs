@@ -18,7 +18,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use prost::Message;
 
 use crate::model::{
-    Frame, FuncId, Function, Label, LocId, Location, MapId, Mapping, Profile, SourceFormat, StrId, ValueType,
+    Frame, FuncId, Function, Label, LocId, Location, MapId, Mapping, Profile, SourceFormat, StrId,
+    ValueType,
 };
 use crate::pb;
 
@@ -31,7 +32,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_stack_depth: 1 << 16 }
+        Limits {
+            max_stack_depth: 1 << 16,
+        }
     }
 }
 
@@ -71,7 +74,10 @@ impl<'a> Reader<'a> {
             };
             self.pos += 1;
             if shift == 63 && b > 1 {
-                bail!("varint overflows 64 bits at byte offset {}", self.offset() - 1);
+                bail!(
+                    "varint overflows 64 bits at byte offset {}",
+                    self.offset() - 1
+                );
             }
             result |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
@@ -79,7 +85,10 @@ impl<'a> Reader<'a> {
             }
             shift += 7;
             if shift > 63 {
-                bail!("varint longer than 10 bytes at byte offset {}", self.offset());
+                bail!(
+                    "varint longer than 10 bytes at byte offset {}",
+                    self.offset()
+                );
             }
         }
     }
@@ -176,7 +185,8 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
     let mut raw_strings: Vec<(&[u8], usize)> = Vec::new();
     let mut period_type = None;
     let mut comments = Vec::new();
-    let (mut period, mut time_nanos, mut duration_nanos, mut default_sample_type) = (0i64, 0i64, 0i64, 0i64);
+    let (mut period, mut time_nanos, mut duration_nanos, mut default_sample_type) =
+        (0i64, 0i64, 0i64, 0i64);
     let mut n_samples = 0usize;
     let mut sample_bytes = 0usize;
 
@@ -196,11 +206,15 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 let (b, at) = r.bytes()?;
                 let ctx = |what: &str| format!("invalid {what} message at byte offset {at}");
                 match field {
-                    1 => sample_types.push(pb::ValueType::decode(b).with_context(|| ctx("sample_type"))?),
+                    1 => sample_types
+                        .push(pb::ValueType::decode(b).with_context(|| ctx("sample_type"))?),
                     3 => mappings.push(pb::Mapping::decode(b).with_context(|| ctx("mapping"))?),
                     4 => locations.push(pb::Location::decode(b).with_context(|| ctx("location"))?),
                     5 => functions.push(pb::Function::decode(b).with_context(|| ctx("function"))?),
-                    _ => period_type = Some(pb::ValueType::decode(b).with_context(|| ctx("period_type"))?),
+                    _ => {
+                        period_type =
+                            Some(pb::ValueType::decode(b).with_context(|| ctx("period_type"))?)
+                    }
                 }
             }
             2 => {
@@ -248,17 +262,32 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
         bail!("invalid profile: the string table is empty (it must start with \"\")");
     }
     if !raw_strings[0].0.is_empty() {
-        bail!("invalid profile: string_table[0] must be empty, found {} bytes", raw_strings[0].0.len());
+        bail!(
+            "invalid profile: string_table[0] must be empty, found {} bytes",
+            raw_strings[0].0.len()
+        );
     }
 
-    let mut p = Profile { format: Some(SourceFormat::Proto), ..Profile::default() };
+    let mut p = Profile {
+        format: Some(SourceFormat::Proto),
+        ..Profile::default()
+    };
     // File string index -> interned id. Duplicate strings in the file share one id.
-    let string_map: Vec<StrId> =
-        raw_strings.iter().map(|(b, _)| p.strings.intern(&String::from_utf8_lossy(b))).collect();
+    let string_map: Vec<StrId> = raw_strings
+        .iter()
+        .map(|(b, _)| p.strings.intern(&String::from_utf8_lossy(b)))
+        .collect();
     let st = |idx: i64, what: &dyn Fn() -> String| -> Result<StrId> {
-        usize::try_from(idx).ok().and_then(|i| string_map.get(i).copied()).ok_or_else(|| {
-            anyhow!("{} refers to string {idx} but the string table has {} entries", what(), string_map.len())
-        })
+        usize::try_from(idx)
+            .ok()
+            .and_then(|i| string_map.get(i).copied())
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} refers to string {idx} but the string table has {} entries",
+                    what(),
+                    string_map.len()
+                )
+            })
     };
 
     for (i, t) in sample_types.iter().enumerate() {
@@ -286,19 +315,24 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
 
     let map_ids = IdMap::build(mappings.iter().map(|m| m.id), "mapping")?;
     for m in &mappings {
+        let filename = st(m.filename, &|| format!("mapping id {} filename", m.id))?;
+        let label = crate::model::mapping_label(p.strings.get(filename));
         p.mappings.push(Mapping {
             memory_start: m.memory_start,
             memory_limit: m.memory_limit,
             file_offset: m.file_offset,
-            filename: st(m.filename, &|| format!("mapping id {} filename", m.id))?,
+            filename,
             build_id: st(m.build_id, &|| format!("mapping id {} build_id", m.id))?,
+            label: p.strings.intern(&label),
         });
     }
     let func_ids = IdMap::build(functions.iter().map(|f| f.id), "function")?;
     for f in &functions {
         p.functions.push(Function {
             name: st(f.name, &|| format!("function id {} name", f.id))?,
-            system_name: st(f.system_name, &|| format!("function id {} system_name", f.id))?,
+            system_name: st(f.system_name, &|| {
+                format!("function id {} system_name", f.id)
+            })?,
             filename: st(f.filename, &|| format!("function id {} filename", f.id))?,
             start_line: f.start_line,
         });
@@ -307,18 +341,23 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
     for l in &locations {
         let mapping = match l.mapping_id {
             0 => None,
-            id => Some(MapId(
-                map_ids
-                    .get(id)
-                    .ok_or_else(|| anyhow!("location id {} refers to missing mapping id {id}", l.id))?,
-            )),
+            id => Some(MapId(map_ids.get(id).ok_or_else(|| {
+                anyhow!("location id {} refers to missing mapping id {id}", l.id)
+            })?)),
         };
         let start = p.frames.len() as u32;
         for line in &l.line {
             let func = func_ids.get(line.function_id).ok_or_else(|| {
-                anyhow!("location id {} refers to missing function id {}", l.id, line.function_id)
+                anyhow!(
+                    "location id {} refers to missing function id {}",
+                    l.id,
+                    line.function_id
+                )
             })?;
-            p.frames.push(Frame { func: FuncId(func), line: line.line });
+            p.frames.push(Frame {
+                func: FuncId(func),
+                line: line.line,
+            });
         }
         p.locations.push(Location {
             address: l.address,
@@ -370,7 +409,9 @@ fn decode_sample(
     let values_start = s.values.len();
     let mut r = Reader::new(b, at);
     let push_loc = |s: &mut crate::model::Samples, id: u64| -> Result<()> {
-        let loc = loc_ids.get(id).ok_or_else(|| anyhow!("sample #{index} refers to missing location id {id}"))?;
+        let loc = loc_ids
+            .get(id)
+            .ok_or_else(|| anyhow!("sample #{index} refers to missing location id {id}"))?;
         s.locs.push(LocId(loc));
         Ok(())
     };
@@ -397,7 +438,9 @@ fn decode_sample(
                 let (lb, lat) = r.bytes()?;
                 s.labels.push(decode_label(lb, lat, index, string_map)?);
             }
-            (f @ 1..=3, w) => bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}"),
+            (f @ 1..=3, w) => {
+                bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
+            }
             (_, w) => r.skip(w)?,
         }
     }
@@ -446,5 +489,10 @@ fn decode_label(b: &[u8], at: usize, index: usize, string_map: &[StrId]) -> Resu
             )
         })
     };
-    Ok(Label { key: st(key, "key")?, str: st(str, "str")?, num, unit: st(unit, "num_unit")? })
+    Ok(Label {
+        key: st(key, "key")?,
+        str: st(str, "str")?,
+        num,
+        unit: st(unit, "num_unit")?,
+    })
 }

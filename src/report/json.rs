@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::Report;
-use crate::attribute::printable_name;
+use crate::attribute::display_name;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -96,10 +96,14 @@ pub fn build(r: &Report) -> JsonReport {
                 let s = &r.attribution.sites[id.0 as usize];
                 let function = p.str(s.name);
                 JsonSite {
-                    function: if function.is_empty() { "<unknown>".into() } else { function.to_string() },
+                    function: if function.is_empty() {
+                        "<unknown>".into()
+                    } else {
+                        function.to_string()
+                    },
                     file: p.str(s.file).to_string(),
                     line: s.line,
-                    name: printable_name(p, s),
+                    name: display_name(p, s),
                     flat: s.flat,
                     cum: s.cum,
                     objects: has_objects.then_some(s.flat_objects),

@@ -5,8 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{group, human, percent, Report};
-use crate::attribute::printable_name;
-
+use crate::attribute::display_name;
 
 /// Escapes control characters (ANSI escapes, NUL, C1 controls) so a crafted function name
 /// cannot drive the terminal.
@@ -27,7 +26,11 @@ pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
 
 pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     let p = &r.profile;
-    let inputs: Vec<_> = r.inputs.iter().map(|s| escape_terminal(s).into_owned()).collect();
+    let inputs: Vec<_> = r
+        .inputs
+        .iter()
+        .map(|s| escape_terminal(s).into_owned())
+        .collect();
     writeln!(w, "{} ({})", r.kind.describe(), inputs.join(", "))?;
     let types: Vec<String> = (0..p.sample_types.len())
         .map(|i| {
@@ -49,7 +52,13 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     if let Some(pt) = p.period_type {
         if p.period != 0 {
             let unit = p.str(pt.unit);
-            writeln!(w, "Period: {} {} ({})", human(p.period, unit), escape_terminal(p.str(pt.ty)), escape_terminal(unit))?;
+            writeln!(
+                w,
+                "Period: {} {} ({})",
+                human(p.period, unit),
+                escape_terminal(p.str(pt.ty)),
+                escape_terminal(unit)
+            )?;
         }
     }
     if p.duration_nanos > 0 {
@@ -94,9 +103,13 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         ];
         if memory {
             row.push(group(s.flat_objects.unsigned_abs()));
-            row.push(if s.flat_objects != 0 { human(s.flat / s.flat_objects, "bytes") } else { "-".into() });
+            row.push(if s.flat_objects != 0 {
+                human(s.flat / s.flat_objects, "bytes")
+            } else {
+                "-".into()
+            });
         }
-        row.push(escape_terminal(&printable_name(p, s)).into_owned());
+        row.push(escape_terminal(&display_name(p, s)).into_owned());
         rows.push(row);
     }
     let ncols = header.len();
