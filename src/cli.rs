@@ -48,6 +48,26 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Extra causes and rules (TOML, same shape as the built-in rules): its rules are tried
+    /// first and its causes replace built-in ones of the same name.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+
+    /// The compiler's escape analysis: the text of `go build -gcflags=-m=2 2>escapes.txt`, or
+    /// the DIR of `-gcflags=-json=0,DIR`. Its reasons are the strongest evidence for a line.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub escapes: Vec<std::path::PathBuf>,
+
+    /// Directory holding the profiled program's source; profile paths are matched by their
+    /// longest existing suffix. Enables source-line evidence and shows each site's line.
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Vec<std::path::PathBuf>,
+
+    /// Package path prefix of the user's own code (repeatable). Default: everything outside
+    /// the standard library and the module cache.
+    #[arg(long, value_name = "PREFIX")]
+    pub module: Vec<String>,
+
     /// Refuse inputs whose (decompressed) size exceeds this many bytes; protects against gzip bombs.
     #[arg(long, default_value_t = DEFAULT_MAX_SIZE, value_name = "BYTES")]
     pub max_size: u64,
@@ -75,7 +95,38 @@ impl ReportArgs {
                 GranularityArg::Lines => Granularity::Lines,
                 GranularityArg::Functions => Granularity::Functions,
             },
+            classify: crate::classify::ClassifyOptions {
+                modules: self.module.clone(),
+            },
         }
+    }
+
+    /// Loads the evidence files named by the flags.
+    pub fn evidence(&self) -> anyhow::Result<crate::Evidence> {
+        use anyhow::Context;
+        let rules = match &self.rules {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--rules {}: cannot read", path.display()))?;
+                crate::classify::RuleSet::with_user(&text, &path.display().to_string())?
+            }
+            None => crate::classify::RuleSet::builtin(),
+        };
+        let escapes = if self.escapes.is_empty() {
+            None
+        } else {
+            Some(crate::classify::escape::load(&self.escapes)?)
+        };
+        let sources = if self.source_root.is_empty() {
+            None
+        } else {
+            Some(crate::source::SourceRoot::new(self.source_root.clone())?)
+        };
+        Ok(crate::Evidence {
+            rules,
+            escapes,
+            sources,
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 //! the binary writes the rendered output.
 
 pub mod attribute;
+pub mod classify;
 pub mod cli;
 pub mod decode;
 pub mod model;
@@ -15,6 +16,7 @@ pub mod source;
 use anyhow::{bail, Context, Result};
 
 use attribute::{attribute, top_order, AttributeOptions, Granularity};
+use classify::{ClassifyOptions, EscapeIndex, RuleSet};
 use decode::DecodeOptions;
 use model::{Kind, Profile};
 use report::Report;
@@ -27,6 +29,7 @@ pub struct AnalyzeOptions {
     /// `--top`: number of sites shown (0 = all).
     pub top: usize,
     pub granularity: Granularity,
+    pub classify: ClassifyOptions,
 }
 
 impl Default for AnalyzeOptions {
@@ -35,6 +38,25 @@ impl Default for AnalyzeOptions {
             sample_index: None,
             top: 10,
             granularity: Granularity::Lines,
+            classify: ClassifyOptions::default(),
+        }
+    }
+}
+
+/// Evidence beyond the profile itself, loaded once by the caller (the only I/O besides the
+/// profile): the rules, the compiler's escape analysis and the source tree.
+pub struct Evidence {
+    pub rules: RuleSet,
+    pub escapes: Option<EscapeIndex>,
+    pub sources: Option<source::SourceRoot>,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            rules: RuleSet::builtin(),
+            escapes: None,
+            sources: None,
         }
     }
 }
@@ -110,6 +132,16 @@ fn objects_index(p: &Profile, index: usize) -> Option<usize> {
 
 /// Runs attribution and assembles the report data.
 pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> Result<Report> {
+    analyze_with(profile, inputs, opts, Evidence::default())
+}
+
+/// [`analyze`] with evidence from rules, escape analysis and sources.
+pub fn analyze_with(
+    profile: Profile,
+    inputs: Vec<String>,
+    opts: &AnalyzeOptions,
+    evidence: Evidence,
+) -> Result<Report> {
     let (sample_index, sample_index_reason) =
         choose_sample_index(&profile, opts.sample_index.as_deref())?;
     let kind = profile.kind();
@@ -125,6 +157,19 @@ pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> 
         skip_runtime: attribute::skips_runtime(kind),
     };
     let mut attribution = attribute(&profile, &attr_opts);
+    let classification = classify::classify(
+        &profile,
+        &attribution,
+        sample_index,
+        attr_opts.objects_index,
+        evidence.rules,
+        &opts.classify,
+        evidence.escapes.as_ref(),
+        evidence
+            .sources
+            .as_ref()
+            .map(|s| s as &dyn classify::LineSource),
+    );
     let mut order = top_order(&profile, &attribution);
     // Sites with nothing attributed (only on stacks as callers) are not allocation sites.
     order.retain(|id| {
@@ -156,7 +201,14 @@ pub fn analyze(profile: Profile, inputs: Vec<String>, opts: &AnalyzeOptions) -> 
             )
         ));
     }
+    if !classification.ambiguous_paths.is_empty() {
+        notes.push(format!(
+            "escape analysis not joined for {} (matches several compiler files equally well; pass the right --escapes file)",
+            classification.ambiguous_paths.join(", ")
+        ));
+    }
     Ok(Report {
+        classification,
         kind,
         sample_index,
         sample_index_reason,

@@ -42,3 +42,74 @@ pub fn read(spec: &str, max_size: u64) -> Result<Input> {
         bytes,
     })
 }
+
+/// Resolves a profile's source paths to local files under `--source-root` directories by the
+/// longest path suffix that exists (like pprof's `-source_path` with `-trim_path`), and reads
+/// their lines. Files are read once.
+#[derive(Debug, Default)]
+pub struct SourceRoot {
+    roots: Vec<std::path::PathBuf>,
+    cache: std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<Vec<String>>>>>,
+}
+
+impl SourceRoot {
+    pub fn new(roots: Vec<std::path::PathBuf>) -> Result<SourceRoot> {
+        for r in &roots {
+            if !r.is_dir() {
+                bail!("--source-root {}: not a directory", r.display());
+            }
+        }
+        Ok(SourceRoot {
+            roots,
+            cache: Default::default(),
+        })
+    }
+
+    /// The local file for a profile path: the longest suffix of `path` that exists under a
+    /// root (the path itself first, when absolute and present).
+    pub fn resolve(&self, path: &str) -> Option<std::path::PathBuf> {
+        let p = std::path::Path::new(path);
+        if p.is_absolute() && p.is_file() {
+            return Some(p.to_path_buf());
+        }
+        let parts: Vec<&str> = path
+            .split(['/', '\\'])
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        for skip in 0..parts.len() {
+            let suffix: std::path::PathBuf = parts[skip..].iter().collect();
+            for root in &self.roots {
+                let candidate = root.join(&suffix);
+                if candidate.is_file() {
+                    return Some(candidate);
+                }
+            }
+        }
+        None
+    }
+
+    fn lines_of(&self, path: &str) -> Option<std::sync::Arc<Vec<String>>> {
+        let mut cache = self.cache.lock().ok()?;
+        cache
+            .entry(path.to_string())
+            .or_insert_with(|| {
+                let local = self.resolve(path)?;
+                let text = std::fs::read(local).ok()?;
+                Some(std::sync::Arc::new(
+                    String::from_utf8_lossy(&text)
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
+                ))
+            })
+            .clone()
+    }
+}
+
+impl crate::classify::LineSource for SourceRoot {
+    fn line(&self, path: &str, line: i64) -> Option<String> {
+        let lines = self.lines_of(path)?;
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        lines.get(i).cloned()
+    }
+}

@@ -221,6 +221,7 @@ fn top_sites_by_line_equal_go_tool_pprof() {
             sample_index: Some(index.to_string()),
             top: 0,
             granularity: Granularity::Lines,
+            ..Default::default()
         };
         let mut report = heapdoc::analyze(profile, vec![file.into()], &opts).unwrap();
         // pprof drops nodes whose |cum| is under 0.5% (its nodefraction) of the signed sum of

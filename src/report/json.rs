@@ -33,6 +33,8 @@ pub struct JsonReport {
     pub total: i64,
     /// Number of sites before `--top` cut the list.
     pub site_count: usize,
+    /// Causes by |value| descending over the chosen sample type.
+    pub causes: Vec<JsonCause>,
     /// Sites in report order (flat descending, pprof's tie-breaks), cut to `--top`.
     pub sites: Vec<JsonSite>,
     pub notes: Vec<String>,
@@ -45,6 +47,30 @@ pub struct JsonSampleType {
     pub unit: String,
     /// Exact sum over all samples (for `period_type`: 0).
     pub total: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCause {
+    pub name: String,
+    /// Sum of the chosen sample type over samples with this cause.
+    pub value: i64,
+    /// Fraction of the total without profiler overhead; null for profiler-overhead itself.
+    pub share: Option<f64>,
+    pub objects: Option<i64>,
+    /// Number of sites with samples of this cause.
+    pub sites: usize,
+    pub description: String,
+    pub advice: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonEvidence {
+    /// stack, compiler, runtime, source or none.
+    pub kind: String,
+    /// The function, compiler message or source line that decided the cause.
+    pub detail: String,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -62,6 +88,13 @@ pub struct JsonSite {
     pub cum: i64,
     /// Objects allocated here (memory profiles with an object count), else null.
     pub objects: Option<i64>,
+    /// The site's dominant cause.
+    pub cause: String,
+    /// Fraction of the site's value with that cause.
+    pub cause_share: f64,
+    pub evidence: JsonEvidence,
+    /// A more specific remark, e.g. decoding into map[string]interface{}.
+    pub note: Option<String>,
 }
 
 pub fn build(r: &Report) -> JsonReport {
@@ -89,11 +122,37 @@ pub fn build(r: &Report) -> JsonReport {
         duration_nanos: p.duration_nanos,
         total: r.total(),
         site_count: r.site_count,
+        causes: r
+            .classification
+            .cause_order()
+            .into_iter()
+            .map(|id| {
+                let c = r.classification.cause(id);
+                let t = &r.classification.totals[id.0 as usize];
+                let base = r.share_base();
+                JsonCause {
+                    name: c.name.clone(),
+                    value: t.value,
+                    share: (!r.is_excluded(id)).then(|| {
+                        if base == 0 {
+                            0.0
+                        } else {
+                            t.value as f64 / base as f64
+                        }
+                    }),
+                    objects: has_objects.then_some(t.objects),
+                    sites: t.sites,
+                    description: c.description.clone(),
+                    advice: c.advice.clone(),
+                }
+            })
+            .collect(),
         sites: r
             .top
             .iter()
             .map(|&id| {
                 let s = &r.attribution.sites[id.0 as usize];
+                let sc = r.classification.site_cause[id.0 as usize].as_ref();
                 let function = p.str(s.name);
                 JsonSite {
                     function: if function.is_empty() {
@@ -107,10 +166,38 @@ pub fn build(r: &Report) -> JsonReport {
                     flat: s.flat,
                     cum: s.cum,
                     objects: has_objects.then_some(s.flat_objects),
+                    cause: sc.map_or_else(
+                        || "unclassified".to_string(),
+                        |sc| r.classification.cause(sc.cause).name.clone(),
+                    ),
+                    cause_share: sc.map_or(0.0, |sc| sc.share),
+                    evidence: sc.map_or_else(
+                        || JsonEvidence {
+                            kind: "none".into(),
+                            detail: String::new(),
+                        },
+                        |sc| JsonEvidence {
+                            kind: sc.evidence.kind().into(),
+                            detail: evidence_detail(&sc.evidence),
+                        },
+                    ),
+                    note: sc.and_then(|sc| sc.note.clone()),
                 }
             })
             .collect(),
         notes: r.notes.clone(),
+    }
+}
+
+fn evidence_detail(e: &crate::classify::Evidence) -> String {
+    use crate::classify::Evidence as E;
+    match e {
+        E::Profiler { function } | E::Library { function } | E::Runtime { function } => {
+            function.clone()
+        }
+        E::Compiler { message } => message.clone(),
+        E::SourceLine { text } => text.trim().to_string(),
+        E::None => String::new(),
     }
 }
 

@@ -9,6 +9,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use crate::attribute::{Attribution, SiteId};
+use crate::classify::{CauseId, Classification};
 use crate::model::{Kind, Profile};
 
 /// Output format (`--format`).
@@ -31,6 +32,7 @@ pub struct Report {
     pub sample_index_reason: Option<String>,
     pub totals: Vec<i64>,
     pub attribution: Attribution,
+    pub classification: Classification,
     /// Sites in report order (pprof's -top order), already cut to `--top`.
     pub top: Vec<SiteId>,
     /// Number of sites before the cut.
@@ -50,6 +52,22 @@ impl Report {
 
     pub fn total(&self) -> i64 {
         self.totals[self.sample_index]
+    }
+
+    /// The value percentages are taken of: the total without the profiler's own allocations
+    /// (shown apart, issue 4).
+    pub fn share_base(&self) -> i64 {
+        let c = &self.classification;
+        let profiler = c
+            .rules
+            .find("profiler-overhead")
+            .map_or(0, |id| c.totals[id.0 as usize].value);
+        self.total() - profiler
+    }
+
+    /// Whether a cause is left out of percentages.
+    pub fn is_excluded(&self, id: CauseId) -> bool {
+        self.classification.cause(id).name == "profiler-overhead"
     }
 }
 

@@ -78,6 +78,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "No samples.")?;
         return Ok(());
     }
+    render_causes(r, w)?;
     writeln!(
         w,
         "Top {} of {} sites by {}:",
@@ -91,6 +92,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     if memory {
         header.extend(["objects", "avg size"]);
     }
+    header.push("cause");
     header.push("site");
     let total = r.total();
     for &id in &r.top {
@@ -109,6 +111,17 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
                 "-".into()
             });
         }
+        let cause = match &r.classification.site_cause[id.0 as usize] {
+            Some(sc) => {
+                let mut c = r.classification.cause(sc.cause).name.clone();
+                if sc.share < 0.995 {
+                    c.push_str(&format!(" ({:.0}%)", sc.share * 100.0));
+                }
+                c
+            }
+            None => "-".into(),
+        };
+        row.push(cause);
         row.push(escape_terminal(&display_name(p, s)).into_owned());
         rows.push(row);
     }
@@ -131,9 +144,111 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         out
     };
     writeln!(w, "{}", line(&header))?;
-    for row in &rows {
+    let indent = " ".repeat(widths[..ncols - 1].iter().map(|w| w + 2).sum());
+    for (row, &id) in rows.iter().zip(&r.top) {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         writeln!(w, "{}", line(&cells))?;
+        if let Some(sc) = &r.classification.site_cause[id.0 as usize] {
+            writeln!(
+                w,
+                "{indent}why: {}",
+                escape_terminal(&sc.evidence.describe())
+            )?;
+            if let Some(note) = &sc.note {
+                writeln!(w, "{indent}note: {}", escape_terminal(note))?;
+            }
+        }
     }
+    Ok(())
+}
+
+/// The causes table: value, share, objects, sites and advice per cause.
+fn render_causes(r: &Report, w: &mut dyn Write) -> Result<()> {
+    let c = &r.classification;
+    let order = c.cause_order();
+    if order.is_empty() {
+        return Ok(());
+    }
+    let unit = r.unit();
+    let base = r.share_base();
+    writeln!(w, "Causes by {}:", escape_terminal(r.sample_name()))?;
+    let mut rows = Vec::new();
+    for &id in &order {
+        let t = &c.totals[id.0 as usize];
+        let share = if r.is_excluded(id) {
+            "apart".to_string()
+        } else {
+            format!("{:.2}%", percent(t.value, base))
+        };
+        rows.push([
+            escape_terminal(&c.cause(id).name).into_owned(),
+            human(t.value, unit),
+            share,
+            if r.attribution.total_objects.is_some() {
+                group(t.objects.unsigned_abs())
+            } else {
+                "-".into()
+            },
+            t.sites.to_string(),
+        ]);
+    }
+    let header = ["cause", r.sample_name(), "share", "objects", "sites"];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let fmt_row = |cells: [&str; 5]| {
+        format!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        )
+    };
+    writeln!(
+        w,
+        "{}",
+        fmt_row([
+            header[0],
+            &escape_terminal(header[1]),
+            header[2],
+            header[3],
+            header[4]
+        ])
+    )?;
+    for row in &rows {
+        writeln!(
+            w,
+            "{}",
+            fmt_row([&row[0], &row[1], &row[2], &row[3], &row[4]])
+        )?;
+    }
+    if order.iter().any(|&id| r.is_excluded(id)) {
+        writeln!(
+            w,
+            "(profiler-overhead is the profiler's own allocation, left out of shares)"
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(w, "What to do:")?;
+    for &id in order.iter().filter(|&&id| !r.is_excluded(id)).take(5) {
+        let cause = c.cause(id);
+        writeln!(
+            w,
+            "  {}: {}",
+            escape_terminal(&cause.name),
+            escape_terminal(&cause.advice)
+        )?;
+    }
+    writeln!(w)?;
     Ok(())
 }

@@ -1,0 +1,442 @@
+//! Why each allocation happens: every sample gets a cause, decided by the strongest evidence
+//! available, and the evidence is recorded.
+//!
+//! Evidence, strongest first (DESIGN.md):
+//! 1. the profiler's own frames anywhere on the stack (`profiler-overhead`);
+//! 2. the library API the user's code called: library frames between the allocation and the
+//!    first user frame, the one closest to the user winning (`reflect.unsafe_New` under
+//!    `encoding/json.Unmarshal` under `main.handle` is json);
+//! 3. the compiler's escape analysis for the user's allocating line (`--escapes`);
+//! 4. the runtime entry the user's line went through (`runtime.growslice`, `convT64`), which
+//!    only CPU profiles and non-Go writers show: Go's heap writer drops those frames;
+//! 5. the text of the user's allocating line (`--source-root`).
+//!
+//! Missing evidence gives `unclassified`, never a guess. Causes and rules are data
+//! (`rules.toml`, extended with `--rules FILE`).
+
+pub mod escape;
+pub mod rules;
+
+use std::collections::HashMap;
+
+use crate::attribute::{go_package, is_runtime, Attribution, SiteId};
+use crate::model::Profile;
+pub use escape::EscapeIndex;
+pub use rules::{Cause, RuleSet};
+
+/// Index into [`RuleSet::causes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CauseId(pub u16);
+
+/// Source of the text of a line of a profile's source file (see `source::SourceRoot`).
+pub trait LineSource {
+    /// The text of `line` (1-based) of the file the profile calls `path`, if found.
+    fn line(&self, path: &str, line: i64) -> Option<String>;
+}
+
+/// Options for [`classify`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClassifyOptions {
+    /// `--module`: package path prefixes that are the user's code. Default: code outside the
+    /// standard library and the module cache.
+    pub modules: Vec<String>,
+}
+
+/// What decided a cause.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Evidence {
+    /// A profiler frame on the stack.
+    Profiler { function: String },
+    /// The library API the user's code called.
+    Library { function: String },
+    /// The compiler's escape analysis for the allocating line.
+    Compiler { message: String },
+    /// The runtime entry the allocation went through (CPU profiles).
+    Runtime { function: String },
+    /// The text of the allocating line.
+    SourceLine { text: String },
+    /// No evidence: the allocation is in the user's code, or runtime internals.
+    None,
+}
+
+impl Evidence {
+    /// `stack`, `compiler`, `runtime`, `source`, `none`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Evidence::Profiler { .. } | Evidence::Library { .. } => "stack",
+            Evidence::Compiler { .. } => "compiler",
+            Evidence::Runtime { .. } => "runtime",
+            Evidence::SourceLine { .. } => "source",
+            Evidence::None => "none",
+        }
+    }
+
+    /// One-line description for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Evidence::Profiler { function } => format!("profiler frame {function}"),
+            Evidence::Library { function } => format!("calls {function}"),
+            Evidence::Compiler { message } => format!("compiler: {message}"),
+            Evidence::Runtime { function } => format!("via {function}"),
+            Evidence::SourceLine { text } => format!("line: {}", text.trim()),
+            Evidence::None => "no evidence".to_string(),
+        }
+    }
+}
+
+/// A site's cause: the one with the largest share of the site's value.
+#[derive(Clone, Debug)]
+pub struct SiteCause {
+    pub cause: CauseId,
+    pub evidence: Evidence,
+    /// A more specific remark from the rule (e.g. decoding into map[string]interface{}).
+    pub note: Option<String>,
+    /// Fraction of the site's |value| with this cause (1.0 when the site has one cause).
+    pub share: f64,
+}
+
+/// Totals of one cause.
+#[derive(Clone, Debug, Default)]
+pub struct CauseTotal {
+    pub value: i64,
+    pub objects: i64,
+    pub sites: usize,
+}
+
+/// The result of [`classify`].
+#[derive(Clone, Debug)]
+pub struct Classification {
+    pub rules: RuleSet,
+    /// Per sample, its cause (`unclassified` for samples without a stack).
+    pub sample_cause: Vec<CauseId>,
+    /// Per site (indexed like `Attribution::sites`), its dominant cause; None for sites with
+    /// no samples attributed.
+    pub site_cause: Vec<Option<SiteCause>>,
+    /// Per cause (indexed like `rules.causes`).
+    pub totals: Vec<CauseTotal>,
+    /// Profile paths that matched two compiler files equally well.
+    pub ambiguous_paths: Vec<String>,
+}
+
+impl Classification {
+    pub fn cause(&self, id: CauseId) -> &Cause {
+        &self.rules.causes[id.0 as usize]
+    }
+
+    /// Causes by |value| descending, ties by name; zero-valued causes left out.
+    pub fn cause_order(&self) -> Vec<CauseId> {
+        let mut ids: Vec<CauseId> = (0..self.totals.len() as u16)
+            .map(CauseId)
+            .filter(|c| self.totals[c.0 as usize].value != 0)
+            .collect();
+        ids.sort_by(|a, b| {
+            let (ta, tb) = (&self.totals[a.0 as usize], &self.totals[b.0 as usize]);
+            tb.value
+                .unsigned_abs()
+                .cmp(&ta.value.unsigned_abs())
+                .then_with(|| self.cause(*a).name.cmp(&self.cause(*b).name))
+        });
+        ids
+    }
+}
+
+/// Per (site, cause): value, objects, evidence index, note index.
+type SiteAcc = (i128, i128, usize, Option<u32>);
+
+/// Per-site facts computed once, so the per-sample loop only indexes arrays.
+struct SiteFacts {
+    user: Vec<bool>,
+    runtime: Vec<bool>,
+    anywhere: Vec<Option<u32>>,
+    stack: Vec<Option<u32>>,
+    runtime_rule: Vec<Option<u32>>,
+}
+
+/// Is a function the user's code? Standard library packages have no dot in their first path
+/// element; module-cache code has `/pkg/mod/` or `@v` in its file; `main` is always the user's.
+pub fn is_user(name: &str, file: &str, modules: &[String]) -> bool {
+    if name.is_empty() {
+        return false;
+    }
+    let pkg = go_package(name);
+    if !modules.is_empty() {
+        return pkg == "main" || modules.iter().any(|m| pkg.starts_with(m.as_str()));
+    }
+    if pkg == "main" || pkg.starts_with("main.") {
+        return true;
+    }
+    let first = pkg.split('/').next().unwrap_or("");
+    if !first.contains('.') {
+        // Standard library, or a non-Go name without a package (treated as the user's when
+        // it does not look like a Go package path at all).
+        return !name.contains('.') && !name.contains('/');
+    }
+    !(file.contains("/pkg/mod/") || file.contains("@v") || file.contains("/vendor/"))
+}
+
+/// Classifies every sample and aggregates per site and per cause.
+#[allow(clippy::too_many_arguments)]
+pub fn classify(
+    p: &Profile,
+    a: &Attribution,
+    sample_index: usize,
+    objects_index: Option<usize>,
+    rules: RuleSet,
+    opts: &ClassifyOptions,
+    escapes: Option<&EscapeIndex>,
+    lines: Option<&dyn LineSource>,
+) -> Classification {
+    let ns = a.sites.len();
+    let mut facts = SiteFacts {
+        user: vec![false; ns],
+        runtime: vec![false; ns],
+        anywhere: vec![None; ns],
+        stack: vec![None; ns],
+        runtime_rule: vec![None; ns],
+    };
+    for (i, s) in a.sites.iter().enumerate() {
+        let name = p.str(s.name);
+        let file = p.str(s.file);
+        facts.user[i] = s.func.is_some() && is_user(name, file, &opts.modules);
+        facts.runtime[i] = is_runtime(name);
+        facts.anywhere[i] = rules.match_anywhere(name);
+        facts.stack[i] = rules.match_stack(name);
+        facts.runtime_rule[i] = if facts.runtime[i] {
+            rules.match_runtime(name)
+        } else {
+            None
+        };
+    }
+    let unclassified = rules.cause_id("unclassified");
+    let runtime_cause = rules.cause_id("runtime");
+
+    // Line evidence per user site, computed on first use.
+    let mut line_cache: HashMap<SiteId, Option<(u32, Evidence)>> = HashMap::new();
+    let mut ambiguous: Vec<String> = Vec::new();
+    let mut frames: Vec<SiteId> = Vec::with_capacity(64);
+    // (site, cause, evidence index) -> (value, objects)
+    let mut per_site: HashMap<(SiteId, CauseId), SiteAcc> = HashMap::new();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let mut evidence_ids: HashMap<Evidence, usize> = HashMap::new();
+    let mut sample_cause = Vec::with_capacity(p.samples.len());
+
+    for i in 0..p.samples.len() {
+        let site = a.sample_site[i];
+        if site == SiteId::NONE {
+            sample_cause.push(unclassified);
+            continue;
+        }
+        frames.clear();
+        for &l in p.samples.stack(i) {
+            frames.extend_from_slice(a.sites_of(l));
+        }
+        let (cause, ev, note) = decide(
+            p,
+            a,
+            &rules,
+            &facts,
+            &frames,
+            escapes,
+            lines,
+            &mut line_cache,
+            &mut ambiguous,
+        )
+        .unwrap_or_else(|| {
+            let leaf = frames[0];
+            if !frames.iter().any(|f| facts.user[f.0 as usize]) && facts.runtime[leaf.0 as usize] {
+                (
+                    runtime_cause,
+                    Evidence::Runtime {
+                        function: p.str(a.sites[leaf.0 as usize].name).to_string(),
+                    },
+                    None,
+                )
+            } else {
+                (unclassified, Evidence::None, None)
+            }
+        });
+        sample_cause.push(cause);
+        let ev_id = *evidence_ids.entry(ev.clone()).or_insert_with(|| {
+            evidence.push(ev);
+            evidence.len() - 1
+        });
+        let v = p.samples.values(i)[sample_index] as i128;
+        let o = objects_index.map_or(0, |oi| p.samples.values(i)[oi] as i128);
+        let e = per_site.entry((site, cause)).or_insert((0, 0, ev_id, note));
+        e.0 += v;
+        e.1 += o;
+    }
+
+    let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    let mut totals = vec![CauseTotal::default(); rules.causes.len()];
+    let mut site_abs = vec![0u128; ns];
+    let mut entries: Vec<_> = per_site.into_iter().collect();
+    entries.sort_by_key(|((s, c), _)| (*s, *c));
+    let mut site_cause: Vec<Option<SiteCause>> = vec![None; ns];
+    let mut best: Vec<(u128, Option<CauseId>)> = vec![(0, None); ns];
+    for ((s, c), (v, o, _, _)) in &entries {
+        let t = &mut totals[c.0 as usize];
+        t.value = clamp(t.value as i128 + v);
+        t.objects = clamp(t.objects as i128 + o);
+        t.sites += 1;
+        site_abs[s.0 as usize] += v.unsigned_abs();
+        let b = &mut best[s.0 as usize];
+        if b.1.is_none() || v.unsigned_abs() > b.0 {
+            *b = (v.unsigned_abs(), Some(*c));
+        }
+    }
+    for ((s, c), (_, _, ev, note)) in &entries {
+        let (bv, bc) = best[s.0 as usize];
+        if bc == Some(*c) {
+            let total = site_abs[s.0 as usize];
+            site_cause[s.0 as usize] = Some(SiteCause {
+                cause: *c,
+                evidence: evidence[*ev].clone(),
+                note: note.map(|n| rules.notes[n as usize].clone()),
+                share: if total == 0 {
+                    1.0
+                } else {
+                    bv as f64 / total as f64
+                },
+            });
+        }
+    }
+    ambiguous.sort();
+    ambiguous.dedup();
+    Classification {
+        rules,
+        sample_cause,
+        site_cause,
+        totals,
+        ambiguous_paths: ambiguous,
+    }
+}
+
+/// The cause of one sample from its frames (leaf first), or None when nothing matched.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    p: &Profile,
+    a: &Attribution,
+    rules: &RuleSet,
+    facts: &SiteFacts,
+    frames: &[SiteId],
+    escapes: Option<&EscapeIndex>,
+    lines: Option<&dyn LineSource>,
+    line_cache: &mut HashMap<SiteId, Option<(u32, Evidence)>>,
+    ambiguous: &mut Vec<String>,
+) -> Option<(CauseId, Evidence, Option<u32>)> {
+    let name = |s: SiteId| p.str(a.sites[s.0 as usize].name).to_string();
+    // 1. The profiler's own frames, anywhere.
+    for &f in frames {
+        if let Some(r) = facts.anywhere[f.0 as usize] {
+            return Some((
+                rules.rules[r as usize].cause,
+                Evidence::Profiler { function: name(f) },
+                None,
+            ));
+        }
+    }
+    // 2. Library API (and runtime entry) below the first user frame, closest to the user first.
+    let boundary = frames.iter().position(|f| facts.user[f.0 as usize]);
+    let region = &frames[..boundary.unwrap_or(frames.len())];
+    let mut runtime_hit = None;
+    for (k, &f) in region.iter().enumerate().rev() {
+        if let Some(r) = facts.stack[f.0 as usize] {
+            let note = rules.sub_note(
+                r,
+                region[..k]
+                    .iter()
+                    .map(|s| p.str(a.sites[s.0 as usize].name)),
+            );
+            return Some((
+                rules.rules[r as usize].cause,
+                Evidence::Library { function: name(f) },
+                note,
+            ));
+        }
+        if runtime_hit.is_none() {
+            if let Some(r) = facts.runtime_rule[f.0 as usize] {
+                runtime_hit = Some((r, f));
+            }
+        }
+    }
+    // 3. and 5. The user's allocating line: compiler reason, then the line's text.
+    if let Some(u) = boundary {
+        let user = frames[u];
+        let line_ev = line_cache
+            .entry(user)
+            .or_insert_with(|| line_evidence(p, a, rules, user, escapes, lines, ambiguous))
+            .clone();
+        if let Some((r, ev @ Evidence::Compiler { .. })) = &line_ev {
+            return Some((
+                rules.rules[*r as usize].cause,
+                ev.clone(),
+                rules.rules[*r as usize].note,
+            ));
+        }
+        // 4. Runtime entry.
+        if let Some((r, f)) = runtime_hit {
+            return Some((
+                rules.rules[r as usize].cause,
+                Evidence::Runtime { function: name(f) },
+                None,
+            ));
+        }
+        if let Some((r, ev)) = line_ev {
+            return Some((
+                rules.rules[r as usize].cause,
+                ev,
+                rules.rules[r as usize].note,
+            ));
+        }
+        return None;
+    }
+    runtime_hit.map(|(r, f)| {
+        (
+            rules.rules[r as usize].cause,
+            Evidence::Runtime { function: name(f) },
+            None,
+        )
+    })
+}
+
+fn line_evidence(
+    p: &Profile,
+    a: &Attribution,
+    rules: &RuleSet,
+    site: SiteId,
+    escapes: Option<&EscapeIndex>,
+    lines: Option<&dyn LineSource>,
+    ambiguous: &mut Vec<String>,
+) -> Option<(u32, Evidence)> {
+    let s = &a.sites[site.0 as usize];
+    let file = p.str(s.file);
+    if s.line <= 0 || file.is_empty() {
+        return None;
+    }
+    if let Some(idx) = escapes {
+        match idx.resolve(file) {
+            escape::Resolved::File(path) => {
+                let msgs = idx.messages(path, s.line);
+                if let Some((r, m)) = rules.match_escape(msgs) {
+                    return Some((
+                        r,
+                        Evidence::Compiler {
+                            message: m.to_string(),
+                        },
+                    ));
+                }
+            }
+            escape::Resolved::Ambiguous => ambiguous.push(file.to_string()),
+            escape::Resolved::None => {}
+        }
+    }
+    if let Some(src) = lines {
+        if let Some(text) = src.line(file, s.line) {
+            if let Some(r) = rules.match_line(&text) {
+                return Some((r, Evidence::SourceLine { text }));
+            }
+        }
+    }
+    None
+}
