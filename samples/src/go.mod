@@ -1,0 +1,3 @@
+module heapdoc.dev/samples
+
+go 1.19
