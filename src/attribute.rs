@@ -369,3 +369,131 @@ pub fn top_order(p: &Profile, a: &Attribution) -> Vec<SiteId> {
 pub fn skips_runtime(kind: Kind) -> bool {
     kind.is_memory()
 }
+
+/// Where a CPU profile's time goes in allocation and garbage collection.
+#[derive(Clone, Debug, Default)]
+pub struct CpuCosts {
+    /// Time in `runtime.mallocgc*` (and what it calls), GC assists included.
+    pub alloc: i64,
+    /// GC assists: allocating goroutines made to do mark work (`runtime.gcAssistAlloc*`).
+    pub assist: i64,
+    /// Background mark workers (`runtime.gcBgMarkWorker`).
+    pub mark: i64,
+    /// Sweeping and scavenging (`runtime.bgsweep`, `runtime.sweepone`, `runtime.bgscavenge`).
+    pub sweep: i64,
+    /// Other GC work (`runtime.gcStart`, `runtime.GC`, `runtime.markroot` outside the above).
+    pub other_gc: i64,
+    /// Allocation time (assists included) per allocation site: the first non-runtime frame
+    /// above `mallocgc`, and the runtime entry it went through (`runtime.growslice`).
+    pub by_site: Vec<(SiteId, Option<SiteId>, i64)>,
+}
+
+impl CpuCosts {
+    /// All GC time: assists, background marking, sweeping, the rest.
+    pub fn gc(&self) -> i64 {
+        self.assist + self.mark + self.sweep + self.other_gc
+    }
+}
+
+fn is_malloc(name: &str) -> bool {
+    // Go 1.27 splits mallocgc into size-class variants (mallocgcSmallScanNoHeaderSC2, ...).
+    name.starts_with("runtime.mallocgc")
+}
+
+/// Measures allocation and GC CPU in a CPU profile and attributes allocation time (with the
+/// GC assists it triggered) to the user's allocating line.
+pub fn cpu_costs(p: &Profile, a: &Attribution, sample_index: usize) -> CpuCosts {
+    #[derive(Clone, Copy, PartialEq)]
+    enum K {
+        None,
+        Malloc,
+        Assist,
+        Mark,
+        Sweep,
+        Gc,
+    }
+    let kinds: Vec<K> = a
+        .sites
+        .iter()
+        .map(|s| {
+            let n = p.str(s.name);
+            if is_malloc(n) {
+                K::Malloc
+            } else if n.starts_with("runtime.gcAssistAlloc") {
+                K::Assist
+            } else if n == "runtime.gcBgMarkWorker" {
+                K::Mark
+            } else if matches!(
+                n,
+                "runtime.bgsweep" | "runtime.sweepone" | "runtime.bgscavenge"
+            ) {
+                K::Sweep
+            } else if matches!(
+                n,
+                "runtime.gcStart"
+                    | "runtime.GC"
+                    | "runtime.gcMarkTermination"
+                    | "runtime.gcMarkDone"
+            ) {
+                K::Gc
+            } else {
+                K::None
+            }
+        })
+        .collect();
+    let runtime: Vec<bool> = a.sites.iter().map(|s| is_runtime(p.str(s.name))).collect();
+    let mut c = CpuCosts::default();
+    let mut by: HashMap<(SiteId, Option<SiteId>), i128> = HashMap::new();
+    let mut frames: Vec<SiteId> = Vec::new();
+    for i in 0..p.samples.len() {
+        let v = p.samples.values(i)[sample_index];
+        frames.clear();
+        for &l in p.samples.stack(i) {
+            frames.extend_from_slice(a.sites_of(l));
+        }
+        let malloc = frames.iter().position(|f| kinds[f.0 as usize] == K::Malloc);
+        let assist = frames.iter().any(|f| kinds[f.0 as usize] == K::Assist);
+        if let Some(m) = malloc {
+            c.alloc += v;
+            if assist {
+                c.assist += v;
+            }
+            // The allocating line: first non-runtime frame above mallocgc; the runtime entry
+            // is the runtime frame just below it.
+            if let Some(u) = frames[m..]
+                .iter()
+                .position(|f| !runtime[f.0 as usize])
+                .map(|k| k + m)
+            {
+                let entry = (u > m).then(|| frames[u - 1]);
+                *by.entry((frames[u], entry)).or_insert(0) += v as i128;
+            }
+            continue;
+        }
+        // GC work outside allocation, by its outermost GC frame.
+        let k = frames
+            .iter()
+            .rev()
+            .map(|f| kinds[f.0 as usize])
+            .find(|k| *k != K::None && *k != K::Malloc);
+        match k {
+            Some(K::Assist) => c.assist += v,
+            Some(K::Mark) => c.mark += v,
+            Some(K::Sweep) => c.sweep += v,
+            Some(K::Gc) => c.other_gc += v,
+            _ => {}
+        }
+    }
+    let mut by_site: Vec<_> = by
+        .into_iter()
+        .map(|((s, e), v)| (s, e, v.clamp(i64::MIN as i128, i64::MAX as i128) as i64))
+        .collect();
+    by_site.sort_by(|x, y| {
+        y.2.unsigned_abs()
+            .cmp(&x.2.unsigned_abs())
+            .then_with(|| x.0.cmp(&y.0))
+            .then_with(|| x.1.cmp(&y.1))
+    });
+    c.by_site = by_site;
+    c
+}

@@ -207,7 +207,10 @@ pub fn analyze_with(
             classification.ambiguous_paths.join(", ")
         ));
     }
+    let cpu =
+        (kind == Kind::Cpu).then(|| attribute::cpu_costs(&profile, &attribution, sample_index));
     Ok(Report {
+        cpu,
         classification,
         kind,
         sample_index,

@@ -33,6 +33,8 @@ pub struct Report {
     pub totals: Vec<i64>,
     pub attribution: Attribution,
     pub classification: Classification,
+    /// Allocation and GC time, for CPU profiles.
+    pub cpu: Option<crate::attribute::CpuCosts>,
     /// Sites in report order (pprof's -top order), already cut to `--top`.
     pub top: Vec<SiteId>,
     /// Number of sites before the cut.

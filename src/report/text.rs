@@ -78,7 +78,11 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "No samples.")?;
         return Ok(());
     }
-    render_causes(r, w)?;
+    // Causes explain allocations; for other profiles the allocation share is the CPU section.
+    if r.kind.is_memory() {
+        render_causes(r, w)?;
+    }
+    render_cpu(r, w)?;
     writeln!(
         w,
         "Top {} of {} sites by {}:",
@@ -92,7 +96,10 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     if memory {
         header.extend(["objects", "avg size"]);
     }
-    header.push("cause");
+    let causes = r.kind.is_memory();
+    if causes {
+        header.push("cause");
+    }
     header.push("site");
     let total = r.total();
     for &id in &r.top {
@@ -121,7 +128,9 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
             }
             None => "-".into(),
         };
-        row.push(cause);
+        if causes {
+            row.push(cause);
+        }
         row.push(escape_terminal(&display_name(p, s)).into_owned());
         rows.push(row);
     }
@@ -159,6 +168,53 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// For CPU profiles: the allocation and GC share, and the lines whose allocations cost most.
+fn render_cpu(r: &Report, w: &mut dyn Write) -> Result<()> {
+    let Some(c) = &r.cpu else { return Ok(()) };
+    let (unit, total) = (r.unit(), r.total());
+    writeln!(w, "Allocation and GC CPU:")?;
+    writeln!(
+        w,
+        "  allocation (runtime.mallocgc*): {} ({:.2}%)",
+        human(c.alloc, unit),
+        percent(c.alloc, total)
+    )?;
+    writeln!(
+        w,
+        "  GC: {} ({:.2}%): assists {}, background mark {}, sweep {}, other {}",
+        human(c.gc(), unit),
+        percent(c.gc(), total),
+        human(c.assist, unit),
+        human(c.mark, unit),
+        human(c.sweep, unit),
+        human(c.other_gc, unit)
+    )?;
+    if !c.by_site.is_empty() {
+        writeln!(w, "  allocation CPU by line (assists included):")?;
+        for (site, entry, v) in c.by_site.iter().take(10) {
+            let s = &r.attribution.sites[site.0 as usize];
+            let via = entry
+                .map(|e| {
+                    format!(
+                        " via {}",
+                        r.profile.str(r.attribution.sites[e.0 as usize].name)
+                    )
+                })
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "  {:>10} {:>6.2}%  {}{}",
+                human(*v, unit),
+                percent(*v, total),
+                escape_terminal(&display_name(&r.profile, s)),
+                escape_terminal(&via)
+            )?;
+        }
+    }
+    writeln!(w)?;
     Ok(())
 }
 
