@@ -104,7 +104,10 @@ pub struct ReportArgs {
 const FETCH: &str = "Fetching (URL inputs)";
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= 1e9) {
         return Err(format!("{s:?}: the timeout must be more than 0 seconds"));
     }
@@ -113,7 +116,9 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
 
 /// `Name: value`, as curl's -H takes it. Values cannot hold line breaks (header injection).
 fn parse_header(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s.split_once(':').ok_or_else(|| format!("{s:?} is not 'Name: value'"))?;
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not 'Name: value'"))?;
     let name = name.trim();
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(token) {
@@ -121,7 +126,9 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     }
     let value = value.trim();
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!("the value of header {name} holds a control character"));
+        return Err(format!(
+            "the value of header {name} holds a control character"
+        ));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -187,21 +194,43 @@ mod tests {
         assert_eq!(d.max_size, DecodeOptions::default().max_size);
         assert_eq!(cli.report.format, Format::default());
         // progress depends on where the test's stderr goes, not on the arguments.
-        let f = FetchOptions { progress: false, ..cli.report.fetch_options() };
+        let f = FetchOptions {
+            progress: false,
+            ..cli.report.fetch_options()
+        };
         assert_eq!(f, FetchOptions::default());
     }
 
     #[test]
     fn fetch_flags_become_fetch_options() {
         let cli = Cli::try_parse_from([
-            "heapdoc", "--seconds", "30", "--timeout", "2.5", "-H", "X-A: 1", "--header", "X-B:two words",
-            "--bearer-env", "TOK", "--insecure", "--save", "out.pb.gz", "localhost:6060",
+            "heapdoc",
+            "--seconds",
+            "30",
+            "--timeout",
+            "2.5",
+            "-H",
+            "X-A: 1",
+            "--header",
+            "X-B:two words",
+            "--bearer-env",
+            "TOK",
+            "--insecure",
+            "--save",
+            "out.pb.gz",
+            "localhost:6060",
         ])
         .unwrap();
         let f = cli.report.fetch_options();
         assert_eq!(f.seconds, Some(30));
         assert_eq!(f.timeout, Some(Duration::from_millis(2500)));
-        assert_eq!(f.headers, [("X-A".into(), "1".into()), ("X-B".into(), "two words".into())]);
+        assert_eq!(
+            f.headers,
+            [
+                ("X-A".into(), "1".into()),
+                ("X-B".into(), "two words".into())
+            ]
+        );
         assert_eq!(f.bearer_env.as_deref(), Some("TOK"));
         assert!(f.insecure);
         assert_eq!(f.save, Save::File("out.pb.gz".into()));

@@ -114,13 +114,23 @@ fn scheme_len(spec: &str) -> Option<usize> {
 /// `host:port` or `host:port/path`, host a name, an IPv4 address or `[v6]`.
 fn shorthand(spec: &str) -> bool {
     let authority = spec.split('/').next().unwrap_or("");
-    let Some((host, port)) = split_host_port(authority) else { return false };
-    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        !v6.is_empty() && v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-    } else {
-        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    let Some((host, port)) = split_host_port(authority) else {
+        return false;
     };
-    host_ok && port.is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        !v6.is_empty()
+            && v6
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+    } else {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    };
+    host_ok
+        && port
+            .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Splits `host[:port]`, keeping the brackets of an IPv6 host.
@@ -172,7 +182,11 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
         Some((p, q)) => (p, q),
         None => (path_query, ""),
     };
-    let path = if path.is_empty() || path == "/" { DEFAULT_PATH } else { path };
+    let path = if path.is_empty() || path == "/" {
+        DEFAULT_PATH
+    } else {
+        path
+    };
     let mut params: Vec<(String, String)> = query
         .split('&')
         .filter(|kv| !kv.is_empty())
@@ -181,7 +195,11 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
             None => (kv.to_string(), String::new()),
         })
         .collect();
-    let endpoint = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("profile").to_string();
+    let endpoint = path
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or("profile")
+        .to_string();
     let is_cpu = endpoint == "profile";
 
     let duration_secs = if let Some(n) = opts.seconds {
@@ -189,12 +207,20 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
         params.push(("seconds".to_string(), n.to_string()));
         Some(n)
     } else {
-        params.iter().find(|(k, _)| k == "seconds").and_then(|(_, v)| v.parse::<u64>().ok()).filter(|&n| n > 0)
+        params
+            .iter()
+            .find(|(k, _)| k == "seconds")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .filter(|&n| n > 0)
     };
-    let debug_text = params.iter().any(|(k, v)| k == "debug" && v.parse::<u64>().is_ok_and(|n| n > 0));
+    let debug_text = params
+        .iter()
+        .any(|(k, v)| k == "debug" && v.parse::<u64>().is_ok_and(|n| n > 0));
     // The server's own default applies to /profile without seconds=; pprof's timeout rule
     // does not count it (60 s is more than 30 s anyway), but the progress line shows it.
-    let duration = duration_secs.or(is_cpu.then_some(CPU_DEFAULT_SECONDS)).map(Duration::from_secs);
+    let duration = duration_secs
+        .or(is_cpu.then_some(CPU_DEFAULT_SECONDS))
+        .map(Duration::from_secs);
     let (timeout, timeout_reason) = match (opts.timeout, duration_secs) {
         (Some(t), _) => (t, "--timeout".to_string()),
         (None, Some(n)) => (
@@ -206,16 +232,29 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
 
     let mut url = format!("{scheme}://{host_port}{path}");
     if !params.is_empty() {
-        let q: Vec<String> =
-            params.iter().map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") }).collect();
+        let q: Vec<String> = params
+            .iter()
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
         url.push('?');
         url.push_str(&q.join("&"));
     }
-    let port = port.map(str::to_string).unwrap_or_else(|| if scheme == "https" { "443" } else { "80" }.to_string());
+    let port = port
+        .map(str::to_string)
+        .unwrap_or_else(|| if scheme == "https" { "443" } else { "80" }.to_string());
     Ok(Target {
         url,
         credentials,
-        host_port: file_safe(&format!("{}_{port}", host.trim_start_matches('[').trim_end_matches(']'))),
+        host_port: file_safe(&format!(
+            "{}_{port}",
+            host.trim_start_matches('[').trim_end_matches(']')
+        )),
         endpoint: file_safe(&endpoint),
         debug_text,
         duration,
@@ -258,7 +297,15 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn file_safe(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The request headers: `-H` ones, then `Authorization` from the URL's credentials or the
@@ -269,7 +316,10 @@ pub fn request_headers(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>> {
     let mut headers = opts.headers.clone();
-    if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")) {
+    if headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    {
         return Ok(headers);
     }
     if let Some((user, pass)) = &target.credentials {
@@ -284,7 +334,10 @@ pub fn request_headers(
         None => env(BEARER_ENV).filter(|t| !t.trim().is_empty()),
     };
     if let Some(token) = token {
-        headers.push(("Authorization".to_string(), format!("Bearer {}", token.trim())));
+        headers.push((
+            "Authorization".to_string(),
+            format!("Bearer {}", token.trim()),
+        ));
     }
     Ok(headers)
 }
@@ -314,7 +367,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -346,7 +402,9 @@ pub struct UreqTransport;
 
 impl Transport for UreqTransport {
     fn get(&self, req: &Request) -> std::result::Result<Response, TransportError> {
-        let tls = ureq::tls::TlsConfig::builder().disable_verification(req.insecure).build();
+        let tls = ureq::tls::TlsConfig::builder()
+            .disable_verification(req.insecure)
+            .build();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(req.timeout))
@@ -358,27 +416,50 @@ impl Transport for UreqTransport {
         for (k, v) in req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
-        let https = req.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        let https = req
+            .url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
         let classify = |e| classify(e, https);
         let resp = rb.call().map_err(classify)?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = resp.into_body();
         if !(200..300).contains(&status) {
             let mut prefix = Vec::new();
             // A partial or failed read still leaves what the message needs.
-            let _ = body.as_reader().take(ERROR_BODY_LIMIT).read_to_end(&mut prefix);
-            return Ok(Response { status, headers, body: prefix });
+            let _ = body
+                .as_reader()
+                .take(ERROR_BODY_LIMIT)
+                .read_to_end(&mut prefix);
+            return Ok(Response {
+                status,
+                headers,
+                body: prefix,
+            });
         }
         if let Some(len) = body.content_length().filter(|&n| n > req.max_size) {
             return Err(TransportError::TooLarge(Some(len)));
         }
-        let bytes = body.with_config().limit(req.max_size).read_to_vec().map_err(classify)?;
-        Ok(Response { status, headers, body: bytes })
+        let bytes = body
+            .with_config()
+            .limit(req.max_size)
+            .read_to_vec()
+            .map_err(classify)?;
+        Ok(Response {
+            status,
+            headers,
+            body: bytes,
+        })
     }
 }
 
@@ -399,7 +480,9 @@ fn classify(e: ureq::Error, https: bool) -> TransportError {
             let msg = io.to_string();
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => TransportError::Refused,
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => TransportError::Timeout,
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                    TransportError::Timeout
+                }
                 // std's getaddrinfo failure has no stable ErrorKind, only this message.
                 _ if msg.contains("failed to lookup address") => TransportError::HostNotFound(msg),
                 // rustls reports a bad handshake (a plain-HTTP answer, say) as InvalidData.
@@ -436,15 +519,27 @@ pub fn fetch(
 ) -> Result<Fetched> {
     let t = target(spec, opts)?;
     let headers = request_headers(&t, opts, env)?;
-    let req = Request { url: &t.url, headers: &headers, timeout: t.timeout, max_size, insecure: opts.insecure };
+    let req = Request {
+        url: &t.url,
+        headers: &headers,
+        timeout: t.timeout,
+        max_size,
+        insecure: opts.insecure,
+    };
     let started = Instant::now();
-    let progress = opts.progress.then(|| Progress::start(&t.url, t.duration, t.timeout));
+    let progress = opts
+        .progress
+        .then(|| Progress::start(&t.url, t.duration, t.timeout));
     let result = transport.get(&req);
     drop(progress);
     let resp = result.map_err(|e| transport_error(&t, e, max_size, started.elapsed(), opts))?;
     check_response(&t, &resp, max_size)?;
     let saved = save(&t, &resp.body, &opts.save, env)?;
-    Ok(Fetched { name: t.url, bytes: resp.body, saved })
+    Ok(Fetched {
+        name: t.url,
+        bytes: resp.body,
+        saved,
+    })
 }
 
 fn secs(d: Duration) -> String {
@@ -456,14 +551,23 @@ fn secs(d: Duration) -> String {
     }
 }
 
-fn transport_error(t: &Target, e: TransportError, max_size: u64, waited: Duration, opts: &FetchOptions) -> anyhow::Error {
+fn transport_error(
+    t: &Target,
+    e: TransportError,
+    max_size: u64,
+    waited: Duration,
+    opts: &FetchOptions,
+) -> anyhow::Error {
     let url = &t.url;
     match e {
         TransportError::Refused => {
             anyhow!("{url}: connection refused: is the service running, serving net/http/pprof on that port?")
         }
         TransportError::HostNotFound(detail) => {
-            let host = t.host_port.rsplit_once('_').map_or(t.host_port.as_str(), |(h, _)| h);
+            let host = t
+                .host_port
+                .rsplit_once('_')
+                .map_or(t.host_port.as_str(), |(h, _)| h);
             anyhow!("{url}: cannot resolve host {host} (DNS lookup failed: {detail})")
         }
         TransportError::Timeout => {
@@ -523,8 +627,13 @@ fn reason_phrase(status: u16) -> &'static str {
 }
 
 fn looks_like_html(resp: &Response) -> bool {
-    let ct = resp.header("content-type").unwrap_or("").to_ascii_lowercase();
-    let head = String::from_utf8_lossy(&resp.body[..resp.body.len().min(256)]).trim_start().to_ascii_lowercase();
+    let ct = resp
+        .header("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let head = String::from_utf8_lossy(&resp.body[..resp.body.len().min(256)])
+        .trim_start()
+        .to_ascii_lowercase();
     ct.contains("text/html") || head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
@@ -536,7 +645,10 @@ fn looks_like_text(body: &[u8]) -> bool {
         // A multi-byte character cut at the 1 KiB boundary is still text.
         Err(e) => e.error_len().is_none(),
     };
-    valid && head.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t')
+    valid
+        && head
+            .iter()
+            .all(|&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t')
 }
 
 fn html_title(body: &[u8]) -> Option<String> {
@@ -551,14 +663,23 @@ fn html_title(body: &[u8]) -> Option<String> {
 fn check_response(t: &Target, resp: &Response, max_size: u64) -> Result<()> {
     let url = &t.url;
     if !(200..300).contains(&resp.status) {
-        let status = format!("{} {}", resp.status, reason_phrase(resp.status)).trim_end().to_string();
-        let ct = resp.header("content-type").unwrap_or("").to_ascii_lowercase();
+        let status = format!("{} {}", resp.status, reason_phrase(resp.status))
+            .trim_end()
+            .to_string();
+        let ct = resp
+            .header("content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
         // Go's net/http/pprof marks its own errors (bad seconds=, unknown profile) with X-Go-Pprof;
         // pprof prints their body. Other plain-text bodies ("404 page not found") help too.
         let detail = if resp.header("x-go-pprof").is_some() || ct.starts_with("text/plain") {
-            first_line(&resp.body).map(|l| format!(": {l}")).unwrap_or_default()
+            first_line(&resp.body)
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
         } else if looks_like_html(resp) {
-            html_title(&resp.body).map(|l| format!(": {l}")).unwrap_or_default()
+            html_title(&resp.body)
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
         } else {
             String::new()
         };
@@ -577,10 +698,15 @@ fn check_response(t: &Target, resp: &Response, max_size: u64) -> Result<()> {
         bail!("{url}: response body is over the --max-size limit of {max_size} bytes; raise --max-size");
     }
     if resp.body.is_empty() {
-        bail!("{url}: the server answered {} with an empty body, not a profile", resp.status);
+        bail!(
+            "{url}: the server answered {} with an empty body, not a profile",
+            resp.status
+        );
     }
     if looks_like_html(resp) {
-        let what = html_title(&resp.body).map(|t| format!(" titled {t:?}")).unwrap_or_default();
+        let what = html_title(&resp.body)
+            .map(|t| format!(" titled {t:?}"))
+            .unwrap_or_default();
         bail!(
             "{url}: expected a profile but the server sent an HTML page{what} (an index, login or error page?); pprof endpoints are /debug/pprof/heap, /debug/pprof/allocs, /debug/pprof/profile"
         );
@@ -599,7 +725,10 @@ fn check_response(t: &Target, resp: &Response, max_size: u64) -> Result<()> {
 
 /// `YYYYMMDDTHHMMSSZ` in UTC.
 pub fn utc_timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).
     let z = days as i64 + 719_468;
@@ -611,7 +740,12 @@ pub fn utc_timestamp(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The saved copy's file name: `heapdoc.<host_port>.<endpoint>.<timestamp>.<ext>`, the
@@ -624,14 +758,25 @@ pub fn save_name(t: &Target, body: &[u8], now: SystemTime) -> String {
     } else {
         "pb"
     };
-    format!("heapdoc.{}.{}.{}.{ext}", t.host_port, t.endpoint, utc_timestamp(now))
+    format!(
+        "heapdoc.{}.{}.{}.{ext}",
+        t.host_port,
+        t.endpoint,
+        utc_timestamp(now)
+    )
 }
 
-fn save(t: &Target, body: &[u8], how: &Save, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<PathBuf>> {
+fn save(
+    t: &Target,
+    body: &[u8],
+    how: &Save,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<PathBuf>> {
     let dir = match how {
         Save::Off => return Ok(None),
         Save::File(path) => {
-            write_atomic(path, body, true).with_context(|| format!("--save {}: cannot write", path.display()))?;
+            write_atomic(path, body, true)
+                .with_context(|| format!("--save {}: cannot write", path.display()))?;
             eprintln!("heapdoc: saved fetched profile to {}", path.display());
             return Ok(Some(path.clone()));
         }
@@ -649,19 +794,29 @@ fn save(t: &Target, body: &[u8], how: &Save, env: &dyn Fn(&str) -> Option<String
     };
     // The copy is a convenience: failing to keep it must not fail the analysis.
     let base = save_name(t, body, SystemTime::now());
-    let result = std::fs::create_dir_all(&dir).map_err(anyhow::Error::from).and_then(|()| {
-        // Two fetches of one endpoint within a second get distinct names.
-        for n in 0..100 {
-            let name = if n == 0 { base.clone() } else { base.replacen(".pb", &format!(".{n}.pb"), 1).replacen(".txt", &format!(".{n}.txt"), 1) };
-            let path = dir.join(name);
-            match write_atomic(&path, body, false) {
-                Ok(()) => return Ok(path),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e.into()),
+    let result = std::fs::create_dir_all(&dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            // Two fetches of one endpoint within a second get distinct names.
+            for n in 0..100 {
+                let name = if n == 0 {
+                    base.clone()
+                } else {
+                    base.replacen(".pb", &format!(".{n}.pb"), 1).replacen(
+                        ".txt",
+                        &format!(".{n}.txt"),
+                        1,
+                    )
+                };
+                let path = dir.join(name);
+                match write_atomic(&path, body, false) {
+                    Ok(()) => return Ok(path),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
-        }
-        bail!("too many copies named {base}")
-    });
+            bail!("too many copies named {base}")
+        });
     match result {
         Ok(path) => {
             eprintln!("heapdoc: saved fetched profile to {}", path.display());
@@ -681,7 +836,10 @@ fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()>
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".heapdoc-").suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".heapdoc-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     if replace {
@@ -706,7 +864,9 @@ impl Progress {
         let handle = thread::spawn(move || {
             let start = Instant::now();
             let mut drawn = false;
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_millis(250)) {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(Duration::from_millis(250))
+            {
                 let elapsed = start.elapsed();
                 if elapsed < Duration::from_secs(1) {
                     continue;
@@ -729,7 +889,10 @@ impl Progress {
                 let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
             }
         });
-        Progress { stop: Some(tx), handle: Some(handle) }
+        Progress {
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 }
 
@@ -739,5 +902,379 @@ impl Drop for Progress {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn opts() -> FetchOptions {
+        FetchOptions {
+            save: Save::Off,
+            ..FetchOptions::default()
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    /// A request as the fake saw it: url, headers, timeout, max_size.
+    type Seen = (String, Vec<(String, String)>, Duration, u64);
+
+    /// Answers every request with one canned result and remembers what was asked.
+    struct Fake {
+        answer: std::result::Result<Response, TransportError>,
+        seen: RefCell<Vec<Seen>>,
+    }
+
+    impl Fake {
+        fn ok(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Fake {
+            Fake::answer(Ok(Response {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: body.to_vec(),
+            }))
+        }
+        fn answer(answer: std::result::Result<Response, TransportError>) -> Fake {
+            Fake {
+                answer,
+                seen: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Transport for Fake {
+        fn get(&self, req: &Request) -> std::result::Result<Response, TransportError> {
+            self.seen.borrow_mut().push((
+                req.url.to_string(),
+                req.headers.to_vec(),
+                req.timeout,
+                req.max_size,
+            ));
+            self.answer.clone()
+        }
+    }
+
+    const GZ: &[u8] = &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0];
+
+    fn err(spec: &str, fake: &Fake) -> String {
+        let e = fetch(spec, 1 << 20, &opts(), fake, &no_env).unwrap_err();
+        format!("{e:#}")
+    }
+
+    #[test]
+    fn recognizes_urls_and_shorthands() {
+        for s in [
+            "http://x",
+            "HTTPS://x:1/y",
+            "localhost:6060",
+            "127.0.0.1:6060/debug/pprof/allocs",
+            "[::1]:6060",
+            "svc-1.ns.svc:8080/debug/pprof/heap?debug=1",
+        ] {
+            assert!(is_url(s), "{s}");
+        }
+        for s in [
+            "-",
+            "heap.pb.gz",
+            "dir/heap:1",
+            "host:",
+            "host:port",
+            ":6060",
+            "host:123456",
+            "a b:1",
+        ] {
+            assert!(!is_url(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn host_port_alone_means_the_heap_endpoint() {
+        let t = target("localhost:6060", &opts()).unwrap();
+        assert_eq!(t.url, "http://localhost:6060/debug/pprof/heap");
+        assert_eq!(
+            (t.host_port.as_str(), t.endpoint.as_str()),
+            ("localhost_6060", "heap")
+        );
+        assert_eq!(
+            target("http://h:1/", &opts()).unwrap().url,
+            "http://h:1/debug/pprof/heap"
+        );
+        let t = target("127.0.0.1:6060/debug/pprof/allocs", &opts()).unwrap();
+        assert_eq!(t.url, "http://127.0.0.1:6060/debug/pprof/allocs");
+        let t = target("https://[::1]/debug/pprof/profile#frag", &opts()).unwrap();
+        assert_eq!(t.url, "https://[::1]/debug/pprof/profile");
+        assert_eq!(t.host_port, "__1_443");
+    }
+
+    #[test]
+    fn timeout_is_one_and_a_half_times_the_duration_else_60s() {
+        let t = target("h:1", &opts()).unwrap();
+        assert_eq!((t.timeout, t.duration), (DEFAULT_TIMEOUT, None));
+        let o = FetchOptions {
+            seconds: Some(30),
+            ..opts()
+        };
+        let t = target("h:1/debug/pprof/allocs?seconds=5&gc=1", &o).unwrap();
+        assert_eq!(t.url, "http://h:1/debug/pprof/allocs?gc=1&seconds=30");
+        assert_eq!(t.timeout, Duration::from_secs(45));
+        assert_eq!(t.duration, Some(Duration::from_secs(30)));
+        // Without --seconds, a seconds= in the URL is the duration, as pprof reads it.
+        let t = target("h:1/debug/pprof/profile?seconds=10", &opts()).unwrap();
+        assert_eq!(t.timeout, Duration::from_secs(15));
+        // /profile records 30 s by default: shown as expected, but the timeout stays 60 s.
+        let t = target("h:1/debug/pprof/profile", &opts()).unwrap();
+        assert_eq!(t.duration, Some(Duration::from_secs(30)));
+        assert_eq!(t.timeout, DEFAULT_TIMEOUT);
+        let o = FetchOptions {
+            seconds: Some(30),
+            timeout: Some(Duration::from_millis(1500)),
+            ..opts()
+        };
+        let t = target("h:1", &o).unwrap();
+        assert_eq!(t.timeout, Duration::from_millis(1500));
+        assert_eq!(t.timeout_reason, "--timeout");
+        assert_eq!(t.url, "http://h:1/debug/pprof/heap?seconds=30");
+    }
+
+    #[test]
+    fn credentials_leave_the_url_and_become_basic_auth() {
+        let t = target("http://us%40r:p%3Ass@h:1/debug/pprof/heap", &opts()).unwrap();
+        assert_eq!(t.url, "http://h:1/debug/pprof/heap");
+        assert_eq!(
+            t.credentials,
+            Some(("us@r".to_string(), "p:ss".to_string()))
+        );
+        let h = request_headers(&t, &opts(), &no_env).unwrap();
+        // base64("us@r:p:ss")
+        assert_eq!(
+            h,
+            [(
+                "Authorization".to_string(),
+                "Basic dXNAcjpwOnNz".to_string()
+            )]
+        );
+        assert_eq!(redact("http://u:secret@h:1/x"), "http://u:***@h:1/x");
+        let e = target("http://u:secret@h:99999/x", &opts())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn headers_then_one_authorization_by_precedence() {
+        let env = |k: &str| (k == BEARER_ENV || k == "MY_TOKEN").then(|| format!("tok-{k}"));
+        let t = target("h:1", &opts()).unwrap();
+        let o = FetchOptions {
+            headers: vec![("X-A".into(), "1".into()), ("X-B".into(), "2".into())],
+            ..opts()
+        };
+        let h = request_headers(&t, &o, &env).unwrap();
+        assert_eq!(h[..2], o.headers[..]);
+        assert_eq!(h[2].1, format!("Bearer tok-{BEARER_ENV}"));
+        let o = FetchOptions {
+            bearer_env: Some("MY_TOKEN".into()),
+            ..opts()
+        };
+        assert_eq!(
+            request_headers(&t, &o, &env).unwrap()[0].1,
+            "Bearer tok-MY_TOKEN"
+        );
+        let o = FetchOptions {
+            bearer_env: Some("UNSET".into()),
+            ..opts()
+        };
+        let e = request_headers(&t, &o, &env).unwrap_err().to_string();
+        assert!(e.contains("--bearer-env UNSET"), "{e}");
+        // -H Authorization wins over URL credentials and the bearer token.
+        let o = FetchOptions {
+            headers: vec![("authorization".into(), "Token x".into())],
+            ..opts()
+        };
+        let t = target("http://u:p@h:1", &opts()).unwrap();
+        assert_eq!(request_headers(&t, &o, &env).unwrap(), o.headers);
+        // URL credentials win over the ambient bearer token.
+        assert!(request_headers(&t, &opts(), &env).unwrap()[0]
+            .1
+            .starts_with("Basic "));
+        assert!(
+            request_headers(&target("h:1", &opts()).unwrap(), &opts(), &no_env)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_profile_comes_back_with_its_bytes_and_name() {
+        let fake = Fake::ok(200, &[("content-type", "application/octet-stream")], GZ);
+        let o = FetchOptions {
+            seconds: Some(2),
+            ..opts()
+        };
+        let f = fetch("localhost:6060", 1000, &o, &fake, &no_env).unwrap();
+        assert_eq!(f.bytes, GZ);
+        assert_eq!(f.name, "http://localhost:6060/debug/pprof/heap?seconds=2");
+        let seen = fake.seen.borrow();
+        assert_eq!(seen[0].0, f.name);
+        assert_eq!((seen[0].2, seen[0].3), (Duration::from_secs(3), 1000));
+    }
+
+    #[test]
+    fn http_errors_carry_the_first_line_and_a_hint() {
+        let fake = Fake::ok(
+            404,
+            &[
+                ("x-go-pprof", "1"),
+                ("content-type", "text/plain; charset=utf-8"),
+            ],
+            b"Unknown profile\nmore\n",
+        );
+        let e = err("h:1/debug/pprof/nope", &fake);
+        assert_eq!(
+            e,
+            "http://h:1/debug/pprof/nope: server answered 404 Not Found: Unknown profile"
+        );
+        let fake = Fake::ok(
+            404,
+            &[("content-type", "text/plain")],
+            b"404 page not found\n",
+        );
+        assert!(err("h:1", &fake).contains("404 page not found; is net/http/pprof registered"));
+        for status in [401, 403] {
+            let e = err("h:1", &Fake::ok(status, &[], b""));
+            assert!(e.contains(&format!("answered {status} ")), "{e}");
+            assert!(
+                e.contains("-H 'Authorization: ...'") && e.contains(BEARER_ENV),
+                "{e}"
+            );
+        }
+        let e = err("h:1", &Fake::ok(500, &[], b"\x00\x01binary"));
+        assert_eq!(
+            e,
+            "http://h:1/debug/pprof/heap: server answered 500 Internal Server Error"
+        );
+    }
+
+    #[test]
+    fn html_text_and_empty_answers_are_not_profiles() {
+        let page = b"<!DOCTYPE html><html><head><title>Login</title></head></html>";
+        let e = err(
+            "h:1",
+            &Fake::ok(200, &[("content-type", "text/html")], page),
+        );
+        assert!(e.contains("sent an HTML page titled \"Login\""), "{e}");
+        let text = b"heap profile: 1: 2 [3: 4] @ heap/524288\n";
+        let e = err(
+            "h:1",
+            &Fake::ok(200, &[("content-type", "text/plain")], text),
+        );
+        assert!(
+            e.contains("sent text starting \"heap profile: 1: 2") && e.contains("?debug=1"),
+            "{e}"
+        );
+        // Asked for explicitly, Go's text format is what the decoder then reads.
+        let f = fetch(
+            "h:1/debug/pprof/heap?debug=1",
+            100,
+            &opts(),
+            &Fake::ok(200, &[], text),
+            &no_env,
+        );
+        assert_eq!(f.unwrap().bytes, text);
+        let e = err("h:1", &Fake::ok(200, &[], b""));
+        assert!(e.contains("empty body"), "{e}");
+        let e = fetch("h:1", 3, &opts(), &Fake::ok(200, &[], GZ), &no_env).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("over the --max-size limit of 3 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn transport_failures_name_the_cause_and_the_fix() {
+        let cases = [
+            (TransportError::Refused, "connection refused"),
+            (
+                TransportError::HostNotFound("x".into()),
+                "cannot resolve host h",
+            ),
+            (
+                TransportError::Tls("invalid peer certificate: UnknownIssuer".into()),
+                "--insecure",
+            ),
+            (
+                TransportError::Tls("received corrupt message".into()),
+                "use http://",
+            ),
+            (
+                TransportError::TooLarge(Some(9)),
+                "over the --max-size limit of 1048576 bytes (9 bytes)",
+            ),
+            (TransportError::Other("boom".into()), "fetch failed: boom"),
+        ];
+        for (e, want) in cases {
+            let msg = err("h:1", &Fake::answer(Err(e)));
+            assert!(msg.contains(want), "{msg}");
+        }
+        let msg = err("h:1", &Fake::answer(Err(TransportError::Timeout)));
+        assert!(
+            msg.contains("timed out") && msg.contains("--timeout SECONDS"),
+            "{msg}"
+        );
+        assert!(msg.contains("the default without --seconds"), "{msg}");
+    }
+
+    #[test]
+    fn utc_timestamps() {
+        let at = |s| utc_timestamp(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "19700101T000000Z");
+        assert_eq!(at(951_782_400), "20000229T000000Z");
+        assert_eq!(at(1_700_000_000), "20231114T221320Z");
+        assert_eq!(at(4_102_444_799), "20991231T235959Z");
+        // 2100 is not a leap year.
+        assert_eq!(at(4_107_542_399), "21000228T235959Z");
+        assert_eq!(at(4_107_542_400), "21000301T000000Z");
+    }
+
+    #[test]
+    fn saves_exact_bytes_under_a_timestamped_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target("localhost:6060", &opts()).unwrap();
+        let name = save_name(&t, GZ, UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        assert_eq!(name, "heapdoc.localhost_6060.heap.20231114T221320Z.pb.gz");
+        assert!(save_name(&t, b"heap profile:", UNIX_EPOCH).ends_with(".txt"));
+        let how = Save::Dir(dir.path().join("new"));
+        let a = save(&t, GZ, &how, &no_env).unwrap().unwrap();
+        let b = save(&t, b"second", &how, &no_env).unwrap().unwrap();
+        assert_ne!(a, b, "two fetches in one second keep both copies");
+        assert_eq!(std::fs::read(&a).unwrap(), GZ);
+        assert_eq!(std::fs::read(&b).unwrap(), b"second");
+        // --save FILE replaces the file.
+        let file = dir.path().join("out.pb.gz");
+        std::fs::write(&file, b"old").unwrap();
+        save(&t, GZ, &Save::File(file.clone()), &no_env).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), GZ);
+        // The default directory: $HEAPDOC_SAVE_DIR, else $HOME/.heapdoc/profiles.
+        let home = dir.path().to_string_lossy().into_owned();
+        let env = |k: &str| (k == "HOME").then(|| home.clone());
+        let p = save(&t, GZ, &Save::DefaultDir, &env).unwrap().unwrap();
+        assert!(p.starts_with(dir.path().join(".heapdoc/profiles")), "{p:?}");
+        let env = |k: &str| (k == SAVE_DIR_ENV).then(|| format!("{home}/env"));
+        let p = save(&t, GZ, &Save::DefaultDir, &env).unwrap().unwrap();
+        assert!(p.starts_with(dir.path().join("env")), "{p:?}");
+        assert_eq!(save(&t, GZ, &Save::Off, &env).unwrap(), None);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("new"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     }
 }

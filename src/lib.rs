@@ -48,7 +48,11 @@ pub fn load(specs: &[String], opts: &DecodeOptions) -> Result<(Profile, Vec<Stri
 }
 
 /// [`load`] with the options for URL inputs.
-pub fn load_with(specs: &[String], opts: &DecodeOptions, fetch: &FetchOptions) -> Result<(Profile, Vec<String>)> {
+pub fn load_with(
+    specs: &[String],
+    opts: &DecodeOptions,
+    fetch: &FetchOptions,
+) -> Result<(Profile, Vec<String>)> {
     if let fetch::Save::File(path) = &fetch.save {
         let urls = specs.iter().filter(|s| source::is_url(s)).count();
         if urls > 1 {

@@ -24,7 +24,10 @@ pub fn open(spec: &str, max_size: u64, opts: &FetchOptions) -> Result<Input> {
     }
     let env = |name: &str| std::env::var(name).ok();
     let fetched = fetch::fetch(spec, max_size, opts, &UreqTransport, &env)?;
-    Ok(Input { name: fetched.name, bytes: fetched.bytes })
+    Ok(Input {
+        name: fetched.name,
+        bytes: fetched.bytes,
+    })
 }
 
 /// True when [`open`] would fetch `spec` rather than read a file or stdin.
