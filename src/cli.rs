@@ -18,8 +18,10 @@ Examples:
   heapdoc --sample-index inuse_space heap.pb.gz
   heapdoc --format json --top 20 allocs.pb.gz
   heapdoc localhost:6060                     fetch http://localhost:6060/debug/pprof/heap
-  heapdoc --seconds 30 localhost:6060/debug/pprof/allocs   allocations during 30 s (delta)
-  heapdoc --seconds 20 https://svc:8443/debug/pprof/profile  a 20 s CPU profile
+  heapdoc --seconds 30 localhost:6060/debug/pprof/allocs
+                                             what was allocated during 30 s (a delta profile)
+  heapdoc --seconds 20 https://svc:8443/debug/pprof/profile
+                                             a 20 s CPU profile
   curl -s localhost:6060/debug/pprof/heap | heapdoc -
   heapdoc pod1.pb.gz pod2.pb.gz             merge (sum) several profiles
 

@@ -872,13 +872,13 @@ impl Progress {
                     continue;
                 }
                 let expect = match expected {
-                    Some(d) => format!(" of ~{}", d.as_secs()),
+                    Some(d) => format!(" of ~{} s", d.as_secs()),
                     None => String::new(),
                 };
                 let mut err = std::io::stderr().lock();
                 let _ = write!(
                     err,
-                    "\r\x1b[2Kheapdoc: fetching {url}: {}s{expect} (timeout {})",
+                    "\r\x1b[2Kheapdoc: fetching {url}: {} s{expect} (timeout {})",
                     elapsed.as_secs(),
                     secs(timeout)
                 );
