@@ -748,9 +748,10 @@ pub fn utc_timestamp(t: SystemTime) -> String {
     )
 }
 
-/// The saved copy's file name: `heapdoc.<host_port>.<endpoint>.<timestamp>.<ext>`, the
-/// extension from the content (`pb.gz`, `pb`, or `txt` for Go's debug text).
-pub fn save_name(t: &Target, body: &[u8], now: SystemTime) -> String {
+/// The saved copy's file name: `heapdoc.<host_port>.<endpoint>.<timestamp>[.<n>].<ext>`,
+/// `n` telling apart copies made within one second, the extension from the content
+/// (`pb.gz`, `pb`, or `txt` for Go's debug text).
+pub fn save_name(t: &Target, body: &[u8], now: SystemTime, n: u32) -> String {
     let ext = if body.starts_with(&[0x1f, 0x8b]) {
         "pb.gz"
     } else if looks_like_text(body) {
@@ -758,8 +759,13 @@ pub fn save_name(t: &Target, body: &[u8], now: SystemTime) -> String {
     } else {
         "pb"
     };
+    let n = if n == 0 {
+        String::new()
+    } else {
+        format!(".{n}")
+    };
     format!(
-        "heapdoc.{}.{}.{}.{ext}",
+        "heapdoc.{}.{}.{}{n}.{ext}",
         t.host_port,
         t.endpoint,
         utc_timestamp(now)
@@ -793,29 +799,20 @@ fn save(
         },
     };
     // The copy is a convenience: failing to keep it must not fail the analysis.
-    let base = save_name(t, body, SystemTime::now());
+    let now = SystemTime::now();
     let result = std::fs::create_dir_all(&dir)
         .map_err(anyhow::Error::from)
         .and_then(|()| {
             // Two fetches of one endpoint within a second get distinct names.
             for n in 0..100 {
-                let name = if n == 0 {
-                    base.clone()
-                } else {
-                    base.replacen(".pb", &format!(".{n}.pb"), 1).replacen(
-                        ".txt",
-                        &format!(".{n}.txt"),
-                        1,
-                    )
-                };
-                let path = dir.join(name);
+                let path = dir.join(save_name(t, body, now, n));
                 match write_atomic(&path, body, false) {
                     Ok(()) => return Ok(path),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                     Err(e) => return Err(e.into()),
                 }
             }
-            bail!("too many copies named {base}")
+            bail!("too many copies named {}", save_name(t, body, now, 0))
         });
     match result {
         Ok(path) => {
@@ -1247,9 +1244,14 @@ mod tests {
     fn saves_exact_bytes_under_a_timestamped_name() {
         let dir = tempfile::tempdir().unwrap();
         let t = target("localhost:6060", &opts()).unwrap();
-        let name = save_name(&t, GZ, UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let name = save_name(&t, GZ, UNIX_EPOCH + Duration::from_secs(1_700_000_000), 0);
         assert_eq!(name, "heapdoc.localhost_6060.heap.20231114T221320Z.pb.gz");
-        assert!(save_name(&t, b"heap profile:", UNIX_EPOCH).ends_with(".txt"));
+        let t2 = target("my.pb.host:1", &opts()).unwrap();
+        assert_eq!(
+            save_name(&t2, b"heap profile:", UNIX_EPOCH, 2),
+            "heapdoc.my.pb.host_1.heap.19700101T000000Z.2.txt"
+        );
+        assert!(save_name(&t, b"\x0a\x00", UNIX_EPOCH, 0).ends_with("Z.pb"));
         let how = Save::Dir(dir.path().join("new"));
         let a = save(&t, GZ, &how, &no_env).unwrap().unwrap();
         let b = save(&t, b"second", &how, &no_env).unwrap().unwrap();

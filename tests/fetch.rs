@@ -104,6 +104,15 @@ fn answer(
             return Ok(());
         }
         if head.windows(4).any(|w| w == b"\r\n\r\n") {
+            // A proxy client tunnels even plain HTTP: accept, then read the real request.
+            if head.starts_with(b"CONNECT ") {
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).into_owned());
+                conn.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+                head.clear();
+                continue;
+            }
             break;
         }
     }
@@ -530,4 +539,31 @@ fn ipv6_loopback_shorthand() {
     assert_eq!(f.bytes, HEAP);
     assert_eq!(f.name, format!("http://[::1]:{port}/debug/pprof/heap"));
     handle.join().unwrap();
+}
+
+#[test]
+fn http_proxy_from_the_environment_is_used() {
+    // The loopback server plays the proxy: it is asked to tunnel to a host that does not
+    // resolve, which proves the request went through it.
+    let proxy = profile_server(1);
+    let dir = tempfile::tempdir().unwrap();
+    heapdoc(dir.path())
+        .env("HTTP_PROXY", format!("http://{}", proxy.host_port()))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args(["--no-save", "proxied-svc.invalid:6060"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "Go heap profile (http://proxied-svc.invalid:6060/debug/pprof/heap)",
+        ));
+    let reqs = proxy.requests();
+    assert!(
+        reqs[0].starts_with("CONNECT proxied-svc.invalid:6060 HTTP/1.1\r\n"),
+        "{reqs:?}"
+    );
+    assert!(
+        reqs[1].starts_with("GET /debug/pprof/heap HTTP/1.1\r\n"),
+        "{reqs:?}"
+    );
 }
