@@ -36,6 +36,8 @@ pub const SAVE_DIR_ENV: &str = "HEAPDOC_SAVE_DIR";
 pub const DEFAULT_PATH: &str = "/debug/pprof/heap";
 /// Timeout without a duration: google/pprof's default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait accepted (about 31 years): anything longer is as good as forever.
+const MAX_TIMEOUT: Duration = Duration::from_secs(1_000_000_000);
 /// What net/http/pprof's `/debug/pprof/profile` records without `seconds=`.
 pub const CPU_DEFAULT_SECONDS: u64 = 30;
 /// How much of an error response's body is read for its first line.
@@ -82,6 +84,8 @@ pub struct FetchOptions {
 pub struct Target {
     /// The URL requested, without credentials (also the input's name in messages).
     pub url: String,
+    /// The host as written (brackets kept for IPv6), for messages.
+    pub host: String,
     /// `user:pass@` from the URL, percent-decoded.
     pub credentials: Option<(String, String)>,
     /// `host_port`, for the saved file's name.
@@ -224,12 +228,14 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
     let (timeout, timeout_reason) = match (opts.timeout, duration_secs) {
         (Some(t), _) => (t, "--timeout".to_string()),
         (None, Some(n)) => (
-            Duration::from_secs(n) + Duration::from_secs(n) / 2,
+            Duration::from_secs(n).saturating_add(Duration::from_secs(n) / 2),
             format!("the default, 1.5 x {n} s of profiling"),
         ),
         (None, None) => (DEFAULT_TIMEOUT, "the default without --seconds".to_string()),
     };
 
+    // Deadlines are Instant + timeout, which must not overflow.
+    let timeout = timeout.min(MAX_TIMEOUT);
     let mut url = format!("{scheme}://{host_port}{path}");
     if !params.is_empty() {
         let q: Vec<String> = params
@@ -250,6 +256,7 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
         .unwrap_or_else(|| if scheme == "https" { "443" } else { "80" }.to_string());
     Ok(Target {
         url,
+        host: host.to_string(),
         credentials,
         host_port: file_safe(&format!(
             "{}_{port}",
@@ -564,11 +571,10 @@ fn transport_error(
             anyhow!("{url}: connection refused: is the service running, serving net/http/pprof on that port?")
         }
         TransportError::HostNotFound(detail) => {
-            let host = t
-                .host_port
-                .rsplit_once('_')
-                .map_or(t.host_port.as_str(), |(h, _)| h);
-            anyhow!("{url}: cannot resolve host {host} (DNS lookup failed: {detail})")
+            anyhow!(
+                "{url}: cannot resolve host {} (DNS lookup failed: {detail})",
+                t.host
+            )
         }
         TransportError::Timeout => {
             let how = if opts.timeout.is_some() {
@@ -1036,6 +1042,11 @@ mod tests {
         };
         let t = target("h:1", &o).unwrap();
         assert_eq!(t.timeout, Duration::from_millis(1500));
+        let huge = FetchOptions {
+            seconds: Some(u64::MAX),
+            ..opts()
+        };
+        assert_eq!(target("h:1", &huge).unwrap().timeout, MAX_TIMEOUT);
         assert_eq!(t.timeout_reason, "--timeout");
         assert_eq!(t.url, "http://h:1/debug/pprof/heap?seconds=30");
     }
