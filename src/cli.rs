@@ -1,9 +1,14 @@
 //! Command-line arguments, validated into per-stage options in one place.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::{Args, Parser, ValueEnum};
 
 use crate::attribute::Granularity;
 use crate::decode::{DecodeOptions, DEFAULT_MAX_SIZE};
+use crate::fetch::{FetchOptions, Save};
 use crate::report::Format;
 use crate::AnalyzeOptions;
 
@@ -12,8 +17,18 @@ Examples:
   heapdoc profile.pb.gz                      causes and top allocation sites
   heapdoc --sample-index inuse_space heap.pb.gz
   heapdoc --format json --top 20 allocs.pb.gz
+  heapdoc localhost:6060                     fetch http://localhost:6060/debug/pprof/heap
+  heapdoc --seconds 30 localhost:6060/debug/pprof/allocs
+                                             what was allocated during 30 s (a delta profile)
+  heapdoc --seconds 20 https://svc:8443/debug/pprof/profile
+                                             a 20 s CPU profile
   curl -s localhost:6060/debug/pprof/heap | heapdoc -
   heapdoc pod1.pb.gz pod2.pb.gz             merge (sum) several profiles
+
+Fetched profiles are kept as fetched in $HEAPDOC_SAVE_DIR, else ~/.heapdoc/profiles, named
+heapdoc.<host_port>.<endpoint>.<UTC time>.pb.gz (--save FILE, --no-save). A bearer token in
+$HEAPDOC_BEARER_TOKEN is sent as `Authorization: Bearer ...`. Proxies come from ALL_PROXY,
+HTTPS_PROXY, HTTP_PROXY and NO_PROXY.
 
 Exit codes: 0 ok, 2 bad input or usage.";
 
@@ -27,7 +42,9 @@ pub struct Cli {
 #[derive(Args, Debug, PartialEq)]
 pub struct ReportArgs {
     /// Profile files (profile.proto, gzipped or not, or Go's legacy text heap/goroutine
-    /// format); `-` reads stdin. Several inputs are merged (summed).
+    /// format); `-` reads stdin; an http(s):// URL or host:port[/path] is fetched (host:port
+    /// alone means its /debug/pprof/heap; an existing file of that name wins). Several inputs
+    /// are merged (summed).
     #[arg(required = true, value_name = "PROFILE")]
     pub profiles: Vec<String>,
 
@@ -71,6 +88,71 @@ pub struct ReportArgs {
     /// Refuse inputs whose (decompressed) size exceeds this many bytes; protects against gzip bombs.
     #[arg(long, default_value_t = DEFAULT_MAX_SIZE, value_name = "BYTES")]
     pub max_size: u64,
+
+    /// Ask URL inputs for N seconds of profiling (?seconds=N): a delta profile from heap and
+    /// allocs, an N-second CPU profile from /debug/pprof/profile (whose default is 30 s).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = FETCH)]
+    pub seconds: Option<u64>,
+
+    /// How long to wait for a fetch, in seconds (fractions allowed). Default: 1.5 x --seconds,
+    /// or 60 without it.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout, help_heading = FETCH)]
+    pub timeout: Option<Duration>,
+
+    /// Extra request header for URL inputs, 'Name: value' (repeatable). An Authorization
+    /// header here wins over user:pass@ in the URL and the bearer token.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header, help_heading = FETCH)]
+    pub headers: Vec<(String, String)>,
+
+    /// Environment variable holding a bearer token for URL inputs (default: HEAPDOC_BEARER_TOKEN
+    /// when set).
+    #[arg(long, value_name = "VAR", help_heading = FETCH)]
+    pub bearer_env: Option<String>,
+
+    /// Skip TLS certificate verification for https:// URL inputs.
+    #[arg(long, help_heading = FETCH)]
+    pub insecure: bool,
+
+    /// Keep the fetched profile, exactly as received, in FILE (instead of a timestamped copy
+    /// in $HEAPDOC_SAVE_DIR or ~/.heapdoc/profiles).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_save", help_heading = FETCH)]
+    pub save: Option<PathBuf>,
+
+    /// Keep no copy of fetched profiles.
+    #[arg(long, help_heading = FETCH)]
+    pub no_save: bool,
+}
+
+const FETCH: &str = "Fetching (URL inputs)";
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 1e9) {
+        return Err(format!("{s:?}: the timeout must be more than 0 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `Name: value`, as curl's -H takes it. Values cannot hold line breaks (header injection).
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?} is not 'Name: value'"))?;
+    let name = name.trim();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(format!("{name:?} is not a valid header name"));
+    }
+    let value = value.trim();
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format!(
+            "the value of header {name} holds a control character"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,6 +166,23 @@ impl ReportArgs {
         DecodeOptions {
             max_size: self.max_size,
             ..DecodeOptions::default()
+        }
+    }
+
+    /// The options for URL inputs; `progress` follows whether stderr is a terminal.
+    pub fn fetch_options(&self) -> FetchOptions {
+        FetchOptions {
+            seconds: self.seconds,
+            timeout: self.timeout,
+            headers: self.headers.clone(),
+            bearer_env: self.bearer_env.clone(),
+            insecure: self.insecure,
+            save: match (&self.save, self.no_save) {
+                (Some(path), _) => Save::File(path.clone()),
+                (None, true) => Save::Off,
+                (None, false) => Save::DefaultDir,
+            },
+            progress: std::io::stderr().is_terminal(),
         }
     }
 
@@ -147,5 +246,62 @@ mod tests {
         let d = cli.report.decode_options();
         assert_eq!(d.max_size, DecodeOptions::default().max_size);
         assert_eq!(cli.report.format, Format::default());
+        // progress depends on where the test's stderr goes, not on the arguments.
+        let f = FetchOptions {
+            progress: false,
+            ..cli.report.fetch_options()
+        };
+        assert_eq!(f, FetchOptions::default());
+    }
+
+    #[test]
+    fn fetch_flags_become_fetch_options() {
+        let cli = Cli::try_parse_from([
+            "heapdoc",
+            "--seconds",
+            "30",
+            "--timeout",
+            "2.5",
+            "-H",
+            "X-A: 1",
+            "--header",
+            "X-B:two words",
+            "--bearer-env",
+            "TOK",
+            "--insecure",
+            "--save",
+            "out.pb.gz",
+            "localhost:6060",
+        ])
+        .unwrap();
+        let f = cli.report.fetch_options();
+        assert_eq!(f.seconds, Some(30));
+        assert_eq!(f.timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(
+            f.headers,
+            [
+                ("X-A".into(), "1".into()),
+                ("X-B".into(), "two words".into())
+            ]
+        );
+        assert_eq!(f.bearer_env.as_deref(), Some("TOK"));
+        assert!(f.insecure);
+        assert_eq!(f.save, Save::File("out.pb.gz".into()));
+        let cli = Cli::try_parse_from(["heapdoc", "--no-save", "x"]).unwrap();
+        assert_eq!(cli.report.fetch_options().save, Save::Off);
+    }
+
+    #[test]
+    fn bad_fetch_flags_are_usage_errors() {
+        for args in [
+            &["heapdoc", "-H", "no colon", "x"][..],
+            &["heapdoc", "-H", "Bad Name: v", "x"],
+            &["heapdoc", "--timeout", "0", "x"],
+            &["heapdoc", "--timeout", "soon", "x"],
+            &["heapdoc", "--seconds", "0", "x"],
+            &["heapdoc", "--save", "f", "--no-save", "x"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?} parsed");
+        }
     }
 }

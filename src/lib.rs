@@ -8,6 +8,7 @@ pub mod attribute;
 pub mod classify;
 pub mod cli;
 pub mod decode;
+pub mod fetch;
 pub mod model;
 pub mod pb;
 pub mod report;
@@ -18,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use attribute::{attribute, top_order, AttributeOptions, Granularity};
 use classify::{ClassifyOptions, EscapeIndex, RuleSet};
 use decode::DecodeOptions;
+use fetch::FetchOptions;
 use model::{Kind, Profile};
 use report::Report;
 
@@ -62,11 +64,27 @@ impl Default for Evidence {
 }
 
 /// Reads and decodes every input, then merges them (summing samples) when there are several.
+/// URL inputs are fetched with the default [`FetchOptions`].
 pub fn load(specs: &[String], opts: &DecodeOptions) -> Result<(Profile, Vec<String>)> {
+    load_with(specs, opts, &FetchOptions::default())
+}
+
+/// [`load`] with the options for URL inputs.
+pub fn load_with(
+    specs: &[String],
+    opts: &DecodeOptions,
+    fetch: &FetchOptions,
+) -> Result<(Profile, Vec<String>)> {
+    if let fetch::Save::File(path) = &fetch.save {
+        let urls = specs.iter().filter(|s| source::is_url(s)).count();
+        if urls > 1 {
+            bail!("--save {} keeps one fetched profile, but {urls} inputs are URLs; drop --save to keep timestamped copies (see --help)", path.display());
+        }
+    }
     let mut profiles = Vec::with_capacity(specs.len());
     let mut names = Vec::with_capacity(specs.len());
     for spec in specs {
-        let input = source::read(spec, opts.max_size)?;
+        let input = source::open(spec, opts.max_size, fetch)?;
         let p = decode::decode(&input.bytes, opts).with_context(|| input.name.clone())?;
         profiles.push(p);
         names.push(input.name);

@@ -33,7 +33,11 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let args = &cli.report;
     let evidence = args.evidence()?;
-    let (profile, names) = heapdoc::load(&args.profiles, &args.decode_options())?;
+    let (profile, names) = heapdoc::load_with(
+        &args.profiles,
+        &args.decode_options(),
+        &args.fetch_options(),
+    )?;
     let report = heapdoc::analyze_with(profile, names, &args.analyze_options(), evidence)?;
     // Render fully before writing so an error never leaves a partial report.
     let mut buf = Vec::new();
