@@ -213,3 +213,27 @@ fn a_user_rules_file_adds_a_cause_without_recompiling() {
         "the user cause claimed no bytes"
     );
 }
+
+#[test]
+fn mixed_service_bytes_get_their_workloads_cause() {
+    // Profile alone: every service workload's cause is visible in its stack.
+    let (mut right, mut wrong, mut total) = (0i64, 0i64, 0i64);
+    for w in workloads().iter().filter(|w| w.program == "service") {
+        let by = bytes_by_cause("service", &w.function, With::Profile);
+        total += by.values().sum::<i64>();
+        right += by.get(&w.cause).copied().unwrap_or(0);
+        wrong += by
+            .iter()
+            .filter(|(c, _)| **c != w.cause && *c != "unclassified")
+            .map(|(_, v)| v)
+            .sum::<i64>();
+    }
+    assert!(total > 0);
+    let (r, x) = (right as f64 / total as f64, wrong as f64 / total as f64);
+    assert!(
+        r >= 0.90 && x < 0.02,
+        "service: right {:.1}%, wrong {:.1}%",
+        r * 100.0,
+        x * 100.0
+    );
+}
