@@ -1,6 +1,6 @@
-//! Fetching over real sockets (issue 7): a loopback HTTP server thread serves a real Go heap
-//! profile (tests/data/fetch_heap.pb.gz, written by tests/data/fetch_heap.go) or fails in
-//! each way the fetcher must explain. Only loopback addresses are used; every server
+//! Fetching over real sockets (issue 7): a loopback HTTP server thread plays net/http/pprof,
+//! serving the bytes a real Go 1.27 service answered to the same requests (samples/, see
+//! samples/README.md), or fails in each way the fetcher must explain. Only loopback addresses are used; every server
 //! handles a bounded number of connections and stops by itself.
 
 use std::io::{Read, Write};
@@ -13,8 +13,16 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use heapdoc::fetch::{fetch, FetchOptions, Save, UreqTransport};
 
-const HEAP: &[u8] = include_bytes!("data/fetch_heap.pb.gz");
-const HEAP_TEXT: &[u8] = include_bytes!("data/fetch_heap.debug1.txt");
+/// `/debug/pprof/heap?gc=1`.
+const HEAP: &[u8] = include_bytes!("../samples/profiles/go1.27/service.heap.fetch.pb.gz");
+/// `/debug/pprof/allocs?seconds=N`: a delta profile.
+const ALLOCS_DELTA: &[u8] =
+    include_bytes!("../samples/profiles/go1.27/service.allocs.fetch-delta.pb.gz");
+/// `/debug/pprof/profile?seconds=2`.
+const CPU: &[u8] = include_bytes!("../samples/profiles/go1.27/service.cpu.fetch.pb.gz");
+/// `/debug/pprof/heap?debug=1`: Go's text heap format.
+const HEAP_TEXT: &[u8] =
+    include_bytes!("../samples/profiles/go1.27/service.heap.default.debug1.txt");
 
 /// One canned answer.
 #[derive(Clone)]
@@ -133,9 +141,18 @@ fn answer(
     conn.flush()
 }
 
+/// Answers like net/http/pprof: allocs, profile (CPU), else heap.
 fn profile_server(max_conns: usize) -> Server {
-    serve(max_conns, |_| {
-        Reply::new(200, HEAP).header("Content-Type", "application/octet-stream")
+    serve(max_conns, |head| {
+        let path = head.split(' ').nth(1).unwrap_or("");
+        let body = if path.starts_with("/debug/pprof/allocs") {
+            ALLOCS_DELTA
+        } else if path.starts_with("/debug/pprof/profile") {
+            CPU
+        } else {
+            HEAP
+        };
+        Reply::new(200, body).header("Content-Type", "application/octet-stream")
     })
 }
 
@@ -207,7 +224,7 @@ fn fetches_and_reports_a_real_heap_profile_from_host_port() {
         stdout.contains(&format!("Go heap profile ({url})")),
         "{stdout}"
     );
-    assert!(stdout.contains("main.buildRows"), "{stdout}");
+    assert!(stdout.contains("compression"), "{stdout}");
     let req = &server.requests()[0];
     assert!(
         req.starts_with("GET /debug/pprof/heap HTTP/1.1\r\n"),
@@ -278,7 +295,7 @@ fn seconds_sets_the_query_and_headers_and_auth_are_sent() {
     };
     let spec = format!("{}/debug/pprof/allocs", server.host_port());
     let f = fetch(&spec, 1 << 20, &opts, &UreqTransport, &env_none).unwrap();
-    assert_eq!(f.bytes, HEAP);
+    assert_eq!(f.bytes, ALLOCS_DELTA);
     let spec = format!(
         "http://alice:s3cret@{}/debug/pprof/profile",
         server.host_port()
@@ -565,5 +582,46 @@ fn http_proxy_from_the_environment_is_used() {
     assert!(
         reqs[1].starts_with("GET /debug/pprof/heap HTTP/1.1\r\n"),
         "{reqs:?}"
+    );
+}
+
+#[test]
+fn seconds_fetches_a_cpu_profile_and_an_allocs_delta() {
+    let server = profile_server(2);
+    let dir = tempfile::tempdir().unwrap();
+    let cpu = format!("{}/debug/pprof/profile", server.host_port());
+    heapdoc(dir.path())
+        .args(["--no-save", "--seconds", "2", &cpu])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "CPU profile (http://{cpu}?seconds=2)"
+        )));
+    let allocs = format!("{}/debug/pprof/allocs", server.host_port());
+    heapdoc(dir.path())
+        .args(["--no-save", "--seconds", "2", &allocs])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "Go heap profile (http://{allocs}?seconds=2)"
+        )));
+    let reqs = server.requests();
+    assert!(reqs[0].starts_with("GET /debug/pprof/profile?seconds=2 HTTP/1.1"));
+    assert!(reqs[1].starts_with("GET /debug/pprof/allocs?seconds=2 HTTP/1.1"));
+}
+
+#[test]
+fn save_file_takes_one_url_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one.pb.gz");
+    let line = fails(heapdoc(dir.path()).args([
+        "--save",
+        out.to_str().unwrap(),
+        "127.0.0.1:1",
+        "127.0.0.1:2",
+    ]));
+    assert!(
+        line.contains("keeps one fetched profile, but 2 inputs are URLs"),
+        "{line}"
     );
 }
