@@ -2,7 +2,8 @@
 # Regenerate everything under samples/ from samples/src: profiles, escape
 # analysis output, go tool pprof truth files and manifest.json.
 #
-#   samples/generate.sh                 # both Go toolchains (see below)
+#   samples/generate.sh                 # everything, both Go toolchains (see below)
+#   samples/generate.sh goroutine json  # only these programs (other files stay)
 #   GO_TOOLCHAINS="go" samples/generate.sh   # only the one on PATH
 #
 # Toolchains: $GO_TOOLCHAINS, a space-separated list of go binaries
@@ -26,7 +27,11 @@ DEBUG1_RATE1_KEEP=${DEBUG1_RATE1_KEEP:-"boxing"}
 export GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local GOWORK=off GONOSUMDB='*' GOFLAGS=-mod=mod
 unset GODEBUG
 
-PROGRAMS=$(cd "$SAMPLES/src" && for d in */main.go; do dirname "$d"; done | grep -v '^internal$')
+ALL=$(cd "$SAMPLES/src" && for d in */main.go; do dirname "$d"; done | grep -v '^internal$')
+PROGRAMS=${*:-$ALL}
+for p in $PROGRAMS; do
+  [ -f "$SAMPLES/src/$p/main.go" ] || { echo "generate.sh: no program $p" >&2; exit 2; }
+done
 
 for GO in $GO_TOOLCHAINS; do
   ver=$("$GO" env GOVERSION)                     # e.g. go1.27.3
@@ -35,7 +40,14 @@ for GO in $GO_TOOLCHAINS; do
   bin="$WORK/$label/bin"
   prof="$SAMPLES/profiles/$label"
   esc="$SAMPLES/escapes/$label"
-  rm -rf "$bin" "$prof" "$esc"
+  rm -rf "$bin"
+  if [ $# -eq 0 ]; then
+    rm -rf "$prof" "$esc"
+  else
+    for p in $PROGRAMS; do
+      rm -rf "$prof/$p".* "$prof/$p"-fixed.* "$esc/$p".*
+    done
+  fi
   mkdir -p "$bin" "$prof" "$esc"
   (cd "$SAMPLES/src" && "$GO" build -trimpath -o "$bin/" ./...)
 

@@ -17,6 +17,7 @@ import pprofraw
 
 GO = os.environ.get('PPROF_GO', 'go')
 ENV = dict(os.environ, PPROF_BINARY_PATH='/nonexistent')
+PPROF = pprofraw.pprof_cmd(GO)
 CAUSES = ['json', 'fmt', 'logging', 'interface-conversion', 'closure', 'goroutine', 'slice-growth',
           'map-growth', 'string-building', 'byte-string-conversion', 'reflection', 'regexp',
           'compression', 'context-and-timers', 'io-buffers', 'pointer-escape']
@@ -25,7 +26,7 @@ _raw_cache = {}
 
 def raw(path):
     if path not in _raw_cache:
-        r = subprocess.run([GO, 'tool', 'pprof', '-symbolize=none', '-raw', path], env=ENV,
+        r = subprocess.run(PPROF + ['-symbolize=none', '-raw', path], env=ENV,
                            capture_output=True, text=True, check=True)
         _raw_cache[path] = pprofraw.parse(r.stdout)
     return _raw_cache[path]

@@ -71,3 +71,18 @@ def frames(prof, loc_ids):
     for lid in loc_ids:
         fr.extend(prof['locations'].get(lid, []))
     return fr
+
+
+def pprof_cmd(go='go'):
+    """Command prefix for go tool pprof. Go >= 1.24 prints the cached pprof
+    binary's path with `go tool -n pprof`; calling it directly saves a
+    go-command start-up per call."""
+    import os, subprocess
+    try:
+        r = subprocess.run([go, 'tool', '-n', 'pprof'], capture_output=True, text=True)
+        path = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else ''
+        if path and os.access(path, os.X_OK):
+            return [path]
+    except OSError:
+        pass
+    return [go, 'tool', 'pprof']

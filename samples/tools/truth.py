@@ -20,10 +20,11 @@ import pprofraw
 
 GO = os.environ.get('PPROF_GO', 'go')
 ENV = dict(os.environ, PPROF_BINARY_PATH='/nonexistent')
+PPROF = pprofraw.pprof_cmd(GO)
 
 
 def pprof(*args):
-    r = subprocess.run([GO, 'tool', 'pprof', '-symbolize=none'] + list(args), env=ENV,
+    r = subprocess.run(PPROF + ['-symbolize=none'] + list(args), env=ENV,
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit('go tool pprof %s failed: %s' % (' '.join(args), r.stderr))
