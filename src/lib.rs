@@ -8,6 +8,7 @@ pub mod attribute;
 pub mod classify;
 pub mod cli;
 pub mod decode;
+pub mod flame;
 pub mod model;
 pub mod pb;
 pub mod report;
