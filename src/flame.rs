@@ -68,7 +68,8 @@ const CAUSE_COLORS: &[(&str, (u8, u8, u8))] = &[
     ("context-and-timers", (0xbc, 0xbd, 0x22)),
     ("io-buffers", (0xdb, 0xdb, 0x8d)),
     ("pointer-escape", (0xff, 0x98, 0x96)),
-    ("profiler-overhead", (0x52, 0x52, 0x52)),
+    // Mid grey: apart from the light grey callers, still readable under inferno's black text.
+    ("profiler-overhead", (0xa0, 0xa0, 0xa0)),
     ("runtime", (0xae, 0xc7, 0xe8)),
     ("unclassified", (0xff, 0xd9, 0x2f)),
 ];
@@ -225,6 +226,8 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
     let mut palette = PaletteMap::default();
     let neutral = rgb(NEUTRAL);
     let mut shown: BTreeMap<String, (u8, u8, u8)> = BTreeMap::new();
+    // inferno's root frame ("all") is looked up by the empty name.
+    palette.insert("", neutral);
     for (stack, _) in &lines {
         let mut frames = stack.split(';').peekable();
         while let Some(f) = frames.next() {
@@ -291,6 +294,8 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
         Direction::Straight
     };
     o.bgcolors = Some(BackgroundColor::Flat(rgb((0xff, 0xff, 0xff))));
+    // Belt and braces: a name missing from the palette is hashed, never random.
+    o.deterministic = true;
     o.palette_map = Some(&mut palette);
 
     let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();

@@ -75,6 +75,10 @@ fn real_profiles_give_well_formed_svg() {
             parse_xml(&svg);
             assert!(svg.contains("id=\"heapdoc-legend\""), "{input}: no legend");
             assert!(svg.contains("heapdoc: "), "{input}: no title");
+            // The root is a caller like any other: neutral, not inferno's palette red.
+            let root = svg.find("<title>all (").expect("no root frame");
+            let rect = &svg[root..root + svg[root..].find("/>").unwrap()];
+            assert!(rect.contains("fill=\"rgb(220,220,220)\""), "{rect}");
         }
     }
 }
