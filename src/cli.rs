@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::attribute::Granularity;
 use crate::decode::{DecodeOptions, DEFAULT_MAX_SIZE};
@@ -24,6 +24,7 @@ Examples:
                                              a 20 s CPU profile
   curl -s localhost:6060/debug/pprof/heap | heapdoc -
   heapdoc pod1.pb.gz pod2.pb.gz             merge (sum) several profiles
+  heapdoc flame allocs.pb.gz -o flame.svg    flame graph, allocation sites colored by cause
 
 Fetched profiles are kept as fetched in $HEAPDOC_SAVE_DIR, else ~/.heapdoc/profiles, named
 heapdoc.<host_port>.<endpoint>.<UTC time>.pb.gz (--save FILE, --no-save). A bearer token in
@@ -33,10 +34,64 @@ HTTPS_PROXY, HTTP_PROXY and NO_PROXY.
 Exit codes: 0 ok, 2 bad input or usage.";
 
 #[derive(Parser, Debug, PartialEq)]
-#[command(name = "heapdoc", version, about = "What a Go service allocates, where, why, and what to do about it", after_help = EXAMPLES)]
+#[command(
+    name = "heapdoc",
+    version,
+    about = "What a Go service allocates, where, why, and what to do about it",
+    after_help = EXAMPLES,
+    // `heapdoc PROFILE` keeps working next to `heapdoc flame PROFILE` (a profile file named
+    // `flame` needs `./flame`).
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Option<Command>,
+
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Subcommand, Debug, PartialEq)]
+pub enum Command {
+    /// Write an SVG flame graph (or folded stacks) with each allocation site colored by cause.
+    Flame(FlameArgs),
+}
+
+#[derive(Args, Debug, PartialEq)]
+pub struct FlameArgs {
+    /// Output file, written atomically (nothing is left on error). Default: stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Frames are `func file:line` instead of function names.
+    #[arg(long)]
+    pub lines: bool,
+
+    /// Icicle graph: roots at the top, growing down.
+    #[arg(long)]
+    pub inverted: bool,
+
+    /// Leave out frames narrower than this many pixels.
+    #[arg(long, default_value_t = inferno::flamegraph::defaults::MIN_WIDTH, value_name = "PIXELS")]
+    pub min_width: f64,
+
+    /// Write the folded stacks (`root;...;leaf «cause» value` lines) instead of SVG.
+    #[arg(long)]
+    pub folded: bool,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+impl FlameArgs {
+    pub fn flame_options(&self) -> crate::flame::FlameOptions {
+        crate::flame::FlameOptions {
+            lines: self.lines,
+            inverted: self.inverted,
+            min_width: self.min_width,
+        }
+    }
 }
 
 #[derive(Args, Debug, PartialEq)]
@@ -242,6 +297,7 @@ mod tests {
     #[test]
     fn bare_parse_gives_the_stage_defaults() {
         let cli = Cli::try_parse_from(["heapdoc", "x.pb.gz"]).unwrap();
+        assert_eq!(cli.cmd, None);
         assert_eq!(cli.report.analyze_options(), AnalyzeOptions::default());
         let d = cli.report.decode_options();
         assert_eq!(d.max_size, DecodeOptions::default().max_size);
@@ -303,5 +359,23 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(args).is_err(), "{args:?} parsed");
         }
+    }
+
+    #[test]
+    fn bare_flame_parse_gives_the_defaults() {
+        let cli = Cli::try_parse_from(["heapdoc", "flame", "x.pb.gz"]).unwrap();
+        let Some(Command::Flame(f)) = cli.cmd else {
+            panic!("no flame subcommand: {cli:?}");
+        };
+        assert_eq!(f.report.profiles, ["x.pb.gz"]);
+        assert_eq!(f.output, None);
+        assert_eq!(f.flame_options(), crate::flame::FlameOptions::default());
+        assert_eq!(f.report.analyze_options(), AnalyzeOptions::default());
+    }
+
+    #[test]
+    fn profiles_are_still_required() {
+        assert!(Cli::try_parse_from(["heapdoc"]).is_err());
+        assert!(Cli::try_parse_from(["heapdoc", "flame"]).is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod classify;
 pub mod cli;
 pub mod decode;
 pub mod fetch;
+pub mod flame;
 pub mod model;
 pub mod pb;
 pub mod report;

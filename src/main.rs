@@ -1,11 +1,13 @@
 //! The heapdoc binary: parse arguments, run the pipeline, print errors once.
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
-use heapdoc::cli::Cli;
+use heapdoc::cli::{Cli, Command, FlameArgs};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -31,6 +33,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Flame(flame)) = &cli.cmd {
+        return run_flame(flame);
+    }
     let args = &cli.report;
     let evidence = args.evidence()?;
     let (profile, names) = heapdoc::load_with(
@@ -46,6 +51,60 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     out.write_all(&buf)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_flame(flame: &FlameArgs) -> anyhow::Result<ExitCode> {
+    let args = &flame.report;
+    let evidence = args.evidence()?;
+    let (profile, names) = heapdoc::load(&args.profiles, &args.decode_options())?;
+    let report = heapdoc::analyze_with(profile, names, &args.analyze_options(), evidence)?;
+    let opts = flame.flame_options();
+    let mut buf = Vec::new();
+    if flame.folded {
+        heapdoc::flame::write_folded(&report, &opts, &mut buf)?;
+    } else {
+        heapdoc::flame::write_svg(&report, &opts, &mut buf)?;
+    }
+    match &flame.output {
+        Some(path) if path.as_os_str() != "-" => write_atomically(path, &buf)
+            .with_context(|| format!("-o {}: cannot write", path.display()))?,
+        _ => {
+            let mut out = io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so readers
+/// see the old file or the whole new one and a failure leaves nothing behind.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "the output path names no file")
+    })?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".heapdoc-{}.tmp", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

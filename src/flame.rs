@@ -1,0 +1,419 @@
+//! Folded stacks and SVG flame graphs colored by cause (issue 6). Formatting only: the stacks,
+//! values and causes all come from the [`Report`]; nothing is recomputed (DESIGN.md).
+//!
+//! Coloring: a function can allocate under several causes (and be a caller elsewhere), so
+//! coloring by function name would be ambiguous. Instead the leaf-most frame of every stack
+//! (the allocation site) carries its sample's cause as a suffix, `main.f «json»`, and is
+//! filled with that cause's fixed color; every caller frame is neutral grey. Stacks that reach
+//! the same site under two causes become two sibling leaf frames, each exactly colored. The
+//! suffix is part of the folded output too, so the folded file is what inferno renders.
+//!
+//! Names are made safe before folding: `;` (the folded separator, present in Go generic
+//! names like `main.Box[go.shape.struct { A int; B string }]`) becomes `∶` (U+2236 RATIO),
+//! control characters become visible `\xNN` text, and surrounding whitespace is trimmed.
+//! inferno escapes XML specials, truncates text to the frame width, and keeps the full name in
+//! the tooltip.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use inferno::flamegraph::color::{BackgroundColor, Color, PaletteMap};
+use inferno::flamegraph::{self, Direction};
+
+use crate::model::{LocId, Profile};
+use crate::report::{human, Report};
+
+/// Options of the flame graph, built once from the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlameOptions {
+    /// `--lines`: frames are `func file:line` instead of function names.
+    pub lines: bool,
+    /// `--inverted`: an icicle graph (roots at the top, growing down).
+    pub inverted: bool,
+    /// `--min-width`: frames narrower than this many pixels are left out (inferno's option).
+    pub min_width: f64,
+}
+
+impl Default for FlameOptions {
+    fn default() -> Self {
+        FlameOptions {
+            lines: false,
+            inverted: false,
+            min_width: flamegraph::defaults::MIN_WIDTH,
+        }
+    }
+}
+
+/// Fill of every non-leaf (caller) frame.
+pub const NEUTRAL: (u8, u8, u8) = (0xdc, 0xdc, 0xdc);
+
+/// A fixed color per built-in cause, so the same cause looks the same in every graph.
+const CAUSE_COLORS: &[(&str, (u8, u8, u8))] = &[
+    ("json", (0xe6, 0x55, 0x0d)),
+    ("fmt", (0xfd, 0x8d, 0x3c)),
+    ("logging", (0xfd, 0xae, 0x6b)),
+    ("interface-conversion", (0xd6, 0x27, 0x28)),
+    ("closure", (0x94, 0x67, 0xbd)),
+    ("goroutine", (0xc5, 0xb0, 0xd5)),
+    ("slice-growth", (0x1f, 0x77, 0xb4)),
+    ("slice-allocation", (0x6b, 0xae, 0xd6)),
+    ("map-growth", (0x17, 0xbe, 0xcf)),
+    ("string-building", (0x2c, 0xa0, 0x2c)),
+    ("byte-string-conversion", (0x98, 0xdf, 0x8a)),
+    ("reflection", (0xe3, 0x77, 0xc2)),
+    ("regexp", (0xf7, 0xb6, 0xd2)),
+    ("compression", (0x8c, 0x56, 0x4b)),
+    ("protobuf", (0xc4, 0x9c, 0x94)),
+    ("context-and-timers", (0xbc, 0xbd, 0x22)),
+    ("io-buffers", (0xdb, 0xdb, 0x8d)),
+    ("pointer-escape", (0xff, 0x98, 0x96)),
+    // Mid grey: apart from the light grey callers, still readable under inferno's black text.
+    ("profiler-overhead", (0xa0, 0xa0, 0xa0)),
+    ("runtime", (0xae, 0xc7, 0xe8)),
+    ("unclassified", (0xff, 0xd9, 0x2f)),
+];
+
+/// Colors for causes from user rules, picked by a stable hash of the name.
+const EXTRA_COLORS: &[(u8, u8, u8)] = &[
+    (0x66, 0xc2, 0xa5),
+    (0x8d, 0xa0, 0xcb),
+    (0xa6, 0xd8, 0x54),
+    (0xe5, 0xc4, 0x94),
+    (0xb3, 0xb3, 0xff),
+    (0xff, 0x7f, 0x50),
+    (0x40, 0xe0, 0xd0),
+    (0xda, 0xa5, 0x20),
+];
+
+/// The fill color of a cause: fixed for built-in causes, FNV-1a-hashed otherwise.
+pub fn cause_color(name: &str) -> (u8, u8, u8) {
+    if let Some((_, c)) = CAUSE_COLORS.iter().find(|(n, _)| *n == name) {
+        return *c;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    EXTRA_COLORS[(h % EXTRA_COLORS.len() as u64) as usize]
+}
+
+/// A name made safe for the folded format and for XML (see the module docs).
+pub fn safe_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.trim().chars() {
+        match c {
+            ';' => out.push('∶'),
+            c if c.is_control() => {
+                let n = c as u32;
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{{{n:x}}}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        return "<unknown>".to_string();
+    }
+    // inferno skips lines starting with "# " as comments; a root frame must not look like one.
+    if out.starts_with("# ") {
+        out.replace_range(0..1, "＃");
+    }
+    out
+}
+
+fn suffix(cause: &str) -> String {
+    format!(" «{}»", safe_name(cause))
+}
+
+/// The frames of one location, innermost first, as display names.
+fn loc_names(p: &Profile, loc: LocId, lines: bool, out: &mut Vec<String>) {
+    let frames = p.frames(loc);
+    if frames.is_empty() {
+        let l = &p.locations[loc.0 as usize];
+        let label = l
+            .mapping
+            .map(|m| p.str(p.mappings[m.0 as usize].label))
+            .unwrap_or("");
+        out.push(if label.is_empty() {
+            format!("0x{:x}", l.address)
+        } else {
+            format!("{label} 0x{:x}", l.address)
+        });
+        return;
+    }
+    for f in frames {
+        let func = p.function(f.func);
+        let name = p.str(func.name);
+        if lines {
+            out.push(format!("{name} {}:{}", p.str(func.filename), f.line));
+        } else {
+            out.push(name.to_string());
+        }
+    }
+}
+
+/// Folded stacks: root first, `;`-separated, one line per distinct (stack, cause) with its
+/// summed value for the report's sample index, sorted. Stacks summing to zero or less (inuse
+/// values in delta profiles can be negative) have no width and are left out; their sum is
+/// returned second.
+pub fn folded(report: &Report, opts: &FlameOptions) -> (Vec<(String, i64)>, i64) {
+    let p = &report.profile;
+    let c = &report.classification;
+    let mut acc: BTreeMap<String, i64> = BTreeMap::new();
+    let mut names = Vec::new();
+    for i in 0..p.samples.len() {
+        let v = p.samples.values(i)[report.sample_index];
+        if v == 0 {
+            continue;
+        }
+        names.clear();
+        for &loc in p.samples.stack(i) {
+            loc_names(p, loc, opts.lines, &mut names);
+        }
+        if names.is_empty() {
+            names.push("<no stack>".to_string());
+        }
+        let mut line = String::new();
+        for (k, n) in names.iter().rev().enumerate() {
+            if k > 0 {
+                line.push(';');
+            }
+            line.push_str(&safe_name(n));
+        }
+        line.push_str(&suffix(&c.cause(c.sample_cause[i]).name));
+        *acc.entry(line).or_insert(0) += v;
+    }
+    let mut dropped = 0;
+    let lines = acc
+        .into_iter()
+        .filter(|&(_, v)| {
+            if v <= 0 {
+                dropped += v;
+            }
+            v > 0
+        })
+        .collect();
+    (lines, dropped)
+}
+
+/// Writes the folded stacks (`stack value` lines).
+pub fn write_folded(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Result<()> {
+    for (stack, v) in folded(report, opts).0 {
+        writeln!(w, "{stack} {v}")?;
+    }
+    Ok(())
+}
+
+/// inferno's name for what the values count, from the sample type's unit.
+fn count_name(unit: &str) -> String {
+    match unit {
+        "count" | "" => "objects".to_string(),
+        u => safe_name(u),
+    }
+}
+
+/// Writes the SVG flame graph with a title, subtitle and a legend of the causes shown.
+pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Result<()> {
+    let c = &report.classification;
+    let (lines, dropped) = folded(report, opts);
+
+    // Every frame name gets a color up front, so inferno never picks one (no randomness).
+    let mut palette = PaletteMap::default();
+    let neutral = rgb(NEUTRAL);
+    let mut shown: BTreeMap<String, (u8, u8, u8)> = BTreeMap::new();
+    // inferno's root frame ("all") is looked up by the empty name.
+    palette.insert("", neutral);
+    for (stack, _) in &lines {
+        let mut frames = stack.split(';').peekable();
+        while let Some(f) = frames.next() {
+            if frames.peek().is_some() {
+                palette.insert(f, neutral);
+            }
+        }
+    }
+    for id in c.cause_order() {
+        let name = &c.cause(id).name;
+        let sfx = suffix(name);
+        let color = cause_color(name);
+        let mut used = false;
+        for (stack, _) in &lines {
+            if stack.ends_with(&sfx) {
+                let leaf = stack.rsplit(';').next().unwrap_or(stack);
+                palette.insert(leaf, rgb(color));
+                used = true;
+            }
+        }
+        if used {
+            shown.insert(name.clone(), color);
+        }
+    }
+    // Legend in cause order (largest first).
+    let legend: Vec<(String, (u8, u8, u8))> = c
+        .cause_order()
+        .into_iter()
+        .filter_map(|id| {
+            let n = &c.cause(id).name;
+            shown.get(n).map(|col| (safe_name(n), *col))
+        })
+        .collect();
+
+    let unit = report.unit();
+    let mut subtitle = format!(
+        "{} ({}), total {}; leaf frames colored by cause, callers grey; from {}",
+        safe_name(report.sample_name()),
+        safe_name(unit),
+        human(report.total(), unit),
+        report
+            .inputs
+            .iter()
+            .map(|s| safe_name(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if dropped != 0 {
+        subtitle.push_str(&format!(
+            "; {} in stacks with negative net values not drawn",
+            human(dropped, unit)
+        ));
+    }
+
+    let mut o = flamegraph::Options::default();
+    o.title = format!("heapdoc: {} profile", report.kind.name());
+    o.subtitle = Some(subtitle);
+    o.count_name = count_name(unit);
+    o.name_type = "Function:".to_string();
+    o.min_width = opts.min_width;
+    o.direction = if opts.inverted {
+        Direction::Inverted
+    } else {
+        Direction::Straight
+    };
+    o.bgcolors = Some(BackgroundColor::Flat(rgb((0xff, 0xff, 0xff))));
+    // Belt and braces: a name missing from the palette is hashed, never random.
+    o.deterministic = true;
+    o.palette_map = Some(&mut palette);
+
+    let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();
+    let mut svg = Vec::new();
+    flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
+        .context("rendering the flame graph")?;
+    let svg = String::from_utf8(svg).context("inferno wrote non-UTF-8 SVG")?;
+    w.write_all(add_legend(&svg, &legend).as_bytes())?;
+    Ok(())
+}
+
+fn rgb((r, g, b): (u8, u8, u8)) -> Color {
+    Color { r, g, b }
+}
+
+const LEGEND_ROW: usize = 18;
+
+/// inferno has no legend: grows the SVG by the legend's height and draws one swatch and name
+/// per cause below the graph.
+fn add_legend(svg: &str, legend: &[(String, (u8, u8, u8))]) -> String {
+    if legend.is_empty() {
+        return svg.to_string();
+    }
+    let Some((width, height)) = svg_size(svg) else {
+        return svg.to_string();
+    };
+    let per_row = (width / 240).max(1);
+    let rows = legend.len().div_ceil(per_row);
+    let extra = rows * LEGEND_ROW + 8;
+    let new_height = height + extra;
+    let mut out = svg.replacen(
+        &format!("height=\"{height}\""),
+        &format!("height=\"{new_height}\""),
+        1,
+    );
+    out = out.replacen(
+        &format!("viewBox=\"0 0 {width} {height}\""),
+        &format!("viewBox=\"0 0 {width} {new_height}\""),
+        1,
+    );
+    let mut g = format!(
+        "<g id=\"heapdoc-legend\"><rect x=\"0\" y=\"{height}\" width=\"{width}\" height=\"{extra}\" fill=\"#ffffff\"/>"
+    );
+    for (k, (name, (r, gr, b))) in legend.iter().enumerate() {
+        let x = 10 + (k % per_row) * 240;
+        let y = height + 4 + (k / per_row) * LEGEND_ROW;
+        g.push_str(&format!(
+            "<rect x=\"{x}\" y=\"{y}\" width=\"14\" height=\"14\" fill=\"#{r:02x}{gr:02x}{b:02x}\" stroke=\"#333333\" stroke-width=\"0.5\"/><text x=\"{}\" y=\"{}\" font-family=\"monospace\" font-size=\"12\">{}</text>",
+            x + 20,
+            y + 12,
+            xml_escape(name)
+        ));
+    }
+    g.push_str("</g>\n");
+    match out.rfind("</svg>") {
+        Some(i) => {
+            out.insert_str(i, &g);
+            out
+        }
+        None => svg.to_string(),
+    }
+}
+
+/// The root element's width and height (inferno writes integers).
+fn svg_size(svg: &str) -> Option<(usize, usize)> {
+    let start = svg.find("<svg ")?;
+    let tag = &svg[start..start + svg[start..].find('>')?];
+    let attr = |name: &str| -> Option<usize> {
+        let i = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[i..].split('"').next()?.parse().ok()
+    };
+    Some((attr("width")?, attr("height")?))
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(
+            safe_name("main.Box[go.shape.struct { A int; B string }]"),
+            "main.Box[go.shape.struct { A int∶ B string }]"
+        );
+        assert_eq!(safe_name("a\x1b[31mb\0"), "a\\x1b[31mb\\x00");
+        assert_eq!(safe_name("  "), "<unknown>");
+        assert_eq!(safe_name("# x"), "＃ x");
+    }
+
+    #[test]
+    fn colors_are_fixed() {
+        assert_eq!(cause_color("json"), (0xe6, 0x55, 0x0d));
+        assert_eq!(cause_color("my-cause"), cause_color("my-cause"));
+    }
+
+    #[test]
+    fn legend_grows_the_svg() {
+        let svg =
+            "<svg version=\"1.1\" width=\"1200\" height=\"100\" viewBox=\"0 0 1200 100\"></svg>";
+        let out = add_legend(svg, &[("a<b".to_string(), (1, 2, 3))]);
+        assert!(out.contains("height=\"126\""), "{out}");
+        assert!(out.contains("viewBox=\"0 0 1200 126\""));
+        assert!(out.contains("a&lt;b"));
+        assert!(out.contains("#010203"));
+    }
+}
