@@ -4,6 +4,7 @@
 #
 #   samples/generate.sh                 # everything, both Go toolchains (see below)
 #   samples/generate.sh goroutine json  # only these programs (other files stay)
+#   KINDS=default samples/generate.sh   # only the default-rate runs
 #   GO_TOOLCHAINS="go" samples/generate.sh   # only the one on PATH
 #
 # Toolchains: $GO_TOOLCHAINS, a space-separated list of go binaries
@@ -21,6 +22,14 @@ GO_TOOLCHAINS=${GO_TOOLCHAINS:-"go /usr/lib/go-1.19/bin/go"}
 PPROF_GO=${PPROF_GO:-go}
 WORK=${WORK:-/tmp/heapdoc-samples}
 CPU_DURATION=${CPU_DURATION:-1500ms}
+# Which runs to redo: rate1 (MemProfileRate=1), default (default rate, and
+# the service's window/fetch files), cpu. Only those programs' files of those
+# kinds are replaced when programs or KINDS are given.
+ALL_KINDS="rate1 default cpu"
+KINDS=${KINDS:-$ALL_KINDS}
+# The default-rate runs do DEFAULT_SCALE times the workload iterations, so
+# that a 512 KiB sampling period still yields a useful number of samples.
+DEFAULT_SCALE=${DEFAULT_SCALE:-20}
 # rate-1 debug=1 text dumps are large (every runtime-init stack); keep them
 # only for these programs. The default-rate debug=1 dump is kept for all.
 DEBUG1_RATE1_KEEP=${DEBUG1_RATE1_KEEP:-"boxing"}
@@ -33,6 +42,8 @@ for p in $PROGRAMS; do
   [ -f "$SAMPLES/src/$p/main.go" ] || { echo "generate.sh: no program $p" >&2; exit 2; }
 done
 
+has() { case " $KINDS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 for GO in $GO_TOOLCHAINS; do
   ver=$("$GO" env GOVERSION)                     # e.g. go1.27.3
   label=$(echo "$ver" | sed -E 's/^(go[0-9]+\.[0-9]+).*/\1/')   # go1.27
@@ -41,11 +52,16 @@ for GO in $GO_TOOLCHAINS; do
   prof="$SAMPLES/profiles/$label"
   esc="$SAMPLES/escapes/$label"
   rm -rf "$bin"
-  if [ $# -eq 0 ]; then
+  if [ $# -eq 0 ] && [ "$KINDS" = "$ALL_KINDS" ]; then
     rm -rf "$prof" "$esc"
   else
     for p in $PROGRAMS; do
-      rm -rf "$prof/$p".* "$prof/$p"-fixed.* "$esc/$p".*
+      rm -rf "$esc/$p".*
+      for q in "$p" "$p-fixed"; do
+        has rate1 && rm -f "$prof/$q".*rate1.*
+        has default && rm -f "$prof/$q".*default.* "$prof/$q".*window* "$prof/$q".*fetch*
+        has cpu && rm -f "$prof/$q".cpu.pb.gz
+      done
     done
   fi
   mkdir -p "$bin" "$prof" "$esc"
@@ -67,18 +83,24 @@ for GO in $GO_TOOLCHAINS; do
     rm -rf "$jtmp"
 
     echo "-- $p"
+    rate1() { (cd "$bin" && GODEBUG=memprofilerate=1 SAMPLES_MEMPROFILERATE=1 "$@"); }
     if [ "$p" = service ]; then
-      (cd "$bin" && GODEBUG=memprofilerate=1 SAMPLES_MEMPROFILERATE=1 ./service -out "$prof" -requests 100 -warmup 20)
-      (cd "$bin" && GODEBUG=memprofilerate=1 SAMPLES_MEMPROFILERATE=1 ./service -fixed -out "$prof" -requests 100 -warmup 20)
-      (cd "$bin" && ./service -out "$prof" -requests 400)
-      (cd "$bin" && ./service -fixed -out "$prof" -requests 400)
+      if has rate1; then
+        rate1 ./service -out "$prof" -requests 100 -warmup 20
+        rate1 ./service -fixed -out "$prof" -requests 100 -warmup 20
+      fi
+      if has default; then
+        (cd "$bin" && ./service -out "$prof" -requests 400)
+        (cd "$bin" && ./service -fixed -out "$prof" -requests 400)
+      fi
     else
-      (cd "$bin" && GODEBUG=memprofilerate=1 SAMPLES_MEMPROFILERATE=1 "./$p" -out "$prof")
-      (cd "$bin" && "./$p" -out "$prof")
-      (cd "$bin" && "./$p" -mode cpu -duration "$CPU_DURATION" -out "$prof")
+      if has rate1; then rate1 "./$p" -out "$prof"; fi
+      if has default; then (cd "$bin" && "./$p" -scale "$DEFAULT_SCALE" -out "$prof"); fi
+      if has cpu; then (cd "$bin" && "./$p" -mode cpu -duration "$CPU_DURATION" -out "$prof"); fi
     fi
   done
   for f in "$prof"/*.heap.rate1.debug1.txt; do
+    [ -e "$f" ] || continue
     b=$(basename "$f" .heap.rate1.debug1.txt); b=${b%-fixed}
     case " $DEBUG1_RATE1_KEEP " in *" $b "*) ;; *) rm -f "$f" ;; esac
   done

@@ -83,11 +83,11 @@ func Main(prog string, setup func(), ws []Workload) {
 		for _, w := range ws {
 			runtime.ReadMemStats(&before)
 			t0 := time.Now()
-			w.Fn(w.N)
+			w.Fn(w.N * *scale)
 			d := time.Since(t0)
 			runtime.ReadMemStats(&after)
 			info.Workloads = append(info.Workloads, runStat{
-				Name: w.Name, Iterations: w.N,
+				Name: w.Name, Iterations: w.N * *scale,
 				TotalAlloc: after.TotalAlloc - before.TotalAlloc,
 				Mallocs:    after.Mallocs - before.Mallocs,
 				DurationNS: int64(d),
