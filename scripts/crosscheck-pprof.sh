@@ -178,7 +178,9 @@ def pprof_top(path, t, unit):
 
 
 def heapdoc(path, t, n):
-    rc, out, err = run([HEAPDOC, '--format', 'json', '--sample-index', t, '--granularity', 'lines',
+    # --leaf-sites: pprof's flat is the leaf even when it is a runtime frame (Go 1.19 keeps
+    # some, e.g. runtime.doaddtimer); heapdoc's default moves those to the allocating caller.
+    rc, out, err = run([HEAPDOC, '--format', 'json', '--leaf-sites', '--sample-index', t, '--granularity', 'lines',
                         '--top', str(n), path])
     if rc != 0:
         raise RuntimeError('heapdoc exited %d: %s' % (rc, err.strip()[:300]))

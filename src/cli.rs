@@ -116,6 +116,12 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = GranularityArg::Lines)]
     pub granularity: GranularityArg,
 
+    /// Attribute each sample to its leaf frame even when that is a runtime function, as go
+    /// tool pprof's flat does. By default, memory profiles skip leading runtime frames (kept by
+    /// older Go versions and other writers) to reach the allocating caller.
+    #[arg(long)]
+    pub leaf_sites: bool,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -249,6 +255,7 @@ impl ReportArgs {
                 GranularityArg::Lines => Granularity::Lines,
                 GranularityArg::Functions => Granularity::Functions,
             },
+            leaf_sites: self.leaf_sites,
             classify: crate::classify::ClassifyOptions {
                 modules: self.module.clone(),
             },

@@ -32,6 +32,9 @@ pub struct AnalyzeOptions {
     /// `--top`: number of sites shown (0 = all).
     pub top: usize,
     pub granularity: Granularity,
+    /// `--leaf-sites`: attribute to the leaf frame even when it is a runtime frame, exactly
+    /// like go tool pprof's flat (by default memory profiles skip leading runtime frames).
+    pub leaf_sites: bool,
     pub classify: ClassifyOptions,
 }
 
@@ -41,6 +44,7 @@ impl Default for AnalyzeOptions {
             sample_index: None,
             top: 10,
             granularity: Granularity::Lines,
+            leaf_sites: false,
             classify: ClassifyOptions::default(),
         }
     }
@@ -173,7 +177,7 @@ pub fn analyze_with(
         } else {
             None
         },
-        skip_runtime: attribute::skips_runtime(kind),
+        skip_runtime: attribute::skips_runtime(kind) && !opts.leaf_sites,
     };
     let mut attribution = attribute(&profile, &attr_opts);
     let classification = classify::classify(

@@ -391,6 +391,11 @@ fn decide(
         }
         return None;
     }
+    // No user code. A runtime entry names the operation only when library code called it;
+    // a stack made only of runtime frames is the runtime's own allocation.
+    if frames.iter().all(|f| facts.runtime[f.0 as usize]) {
+        return None;
+    }
     runtime_hit.map(|(r, f)| {
         (
             rules.rules[r as usize].cause,

@@ -17,6 +17,9 @@ use anyhow::{anyhow, bail, Result};
 
 use crate::model::{Builder, Frame, Label, LocId, Profile, SourceFormat, ValueType};
 
+/// Name given to an address Go's text dump did not symbolize because it is a runtime frame.
+pub const ELIDED_RUNTIME: &str = "runtime.(elided)";
+
 /// True when `buf` starts like one of the legacy text formats this module parses.
 pub fn sniff(buf: &[u8]) -> bool {
     let head = trim_start(buf);
@@ -242,6 +245,14 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
                     for (name, file, line) in symbols.get(&a).map(Vec::as_slice).unwrap_or(&[]) {
                         let func = b.function(name, name, file, 0);
                         frames.push(Frame { func, line: *line });
+                    }
+                    // Go prints `#` lines for every frame except runtime ones (unless the
+                    // whole stack is runtime), so in a symbolized dump an address without one
+                    // is an elided runtime frame (mallocgc, newobject): name it so, so that
+                    // attribution skips it to reach the allocating caller.
+                    if frames.is_empty() && !symbols.is_empty() {
+                        let func = b.function(ELIDED_RUNTIME, ELIDED_RUNTIME, "", 0);
+                        frames.push(Frame { func, line: 0 });
                     }
                     let mapping = maps
                         .iter()
