@@ -116,6 +116,15 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = GranularityArg::Lines)]
     pub granularity: GranularityArg,
 
+    /// Keep only samples with a frame whose function or file name matches REGEX (pprof's
+    /// -focus), e.g. to narrow every table to one handler.
+    #[arg(long, value_name = "REGEX")]
+    pub focus: Option<crate::Pattern>,
+
+    /// Drop samples with a frame whose function or file name matches REGEX (pprof's -ignore).
+    #[arg(long, value_name = "REGEX")]
+    pub ignore: Option<crate::Pattern>,
+
     /// Attribute each sample to its leaf frame even when that is a runtime function, as go
     /// tool pprof's flat does. By default, memory profiles skip leading runtime frames (kept by
     /// older Go versions and other writers) to reach the allocating caller.
@@ -255,6 +264,8 @@ impl ReportArgs {
                 GranularityArg::Lines => Granularity::Lines,
                 GranularityArg::Functions => Granularity::Functions,
             },
+            focus: self.focus.clone(),
+            ignore: self.ignore.clone(),
             leaf_sites: self.leaf_sites,
             classify: crate::classify::ClassifyOptions {
                 modules: self.module.clone(),

@@ -24,6 +24,28 @@ use fetch::FetchOptions;
 use model::{Kind, Profile};
 use report::Report;
 
+/// A compiled regular expression that compares equal by its source text, so option structs
+/// holding one stay comparable (the bare-parse-equals-defaults test).
+#[derive(Clone, Debug)]
+pub struct Pattern(pub regex::Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl std::str::FromStr for Pattern {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        regex::Regex::new(s)
+            .map(Pattern)
+            .map_err(|e| e.to_string().replace('\n', " "))
+    }
+}
+
 /// Options of the analysis stages, built once from the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnalyzeOptions {
@@ -32,6 +54,10 @@ pub struct AnalyzeOptions {
     /// `--top`: number of sites shown (0 = all).
     pub top: usize,
     pub granularity: Granularity,
+    /// `--focus`: keep only samples with a frame whose function or file matches.
+    pub focus: Option<Pattern>,
+    /// `--ignore`: drop samples with a frame whose function or file matches.
+    pub ignore: Option<Pattern>,
     /// `--leaf-sites`: attribute to the leaf frame even when it is a runtime frame, exactly
     /// like go tool pprof's flat (by default memory profiles skip leading runtime frames).
     pub leaf_sites: bool,
@@ -44,6 +70,8 @@ impl Default for AnalyzeOptions {
             sample_index: None,
             top: 10,
             granularity: Granularity::Lines,
+            focus: None,
+            ignore: None,
             leaf_sites: false,
             classify: ClassifyOptions::default(),
         }
@@ -167,6 +195,45 @@ pub fn analyze_with(
 ) -> Result<Report> {
     let (sample_index, sample_index_reason) =
         choose_sample_index(&profile, opts.sample_index.as_deref())?;
+    let mut profile = profile;
+    let mut notes = Vec::new();
+    if opts.focus.is_some() || opts.ignore.is_some() {
+        let before = profile.totals();
+        let focus = opts
+            .focus
+            .as_ref()
+            .map(|re| profile.locations_matching(&re.0));
+        let ignore = opts
+            .ignore
+            .as_ref()
+            .map(|re| profile.locations_matching(&re.0));
+        let samples = profile.samples.clone();
+        profile.retain_samples(|i| {
+            let stack = samples.stack(i);
+            focus
+                .as_ref()
+                .is_none_or(|m| stack.iter().any(|l| m[l.0 as usize]))
+                && ignore
+                    .as_ref()
+                    .is_none_or(|m| !stack.iter().any(|l| m[l.0 as usize]))
+        });
+        let after = profile.totals();
+        let flags: Vec<String> = [("--focus", &opts.focus), ("--ignore", &opts.ignore)]
+            .iter()
+            .filter_map(|(f, re)| re.as_ref().map(|re| format!("{f}={}", re.0.as_str())))
+            .collect();
+        let i = sample_index;
+        if before[i] != 0 {
+            notes.push(format!(
+                "{} kept {:.2}% of {} ({} of {})",
+                flags.join(" "),
+                report::percent(after[i], before[i]),
+                profile.sample_type_name(i),
+                report::human(after[i], profile.sample_type_unit(i)),
+                report::human(before[i], profile.sample_type_unit(i)),
+            ));
+        }
+    }
     let kind = profile.kind();
     let totals = profile.totals();
     let attr_opts = AttributeOptions {
@@ -204,7 +271,6 @@ pub fn analyze_with(
         order.truncate(opts.top);
     }
     attribution.mark_inline(&profile, sample_index, &order);
-    let mut notes = Vec::new();
     if totals[sample_index] == 0 {
         if let Some(other) = (0..totals.len()).find(|&i| totals[i] != 0) {
             notes.push(format!(

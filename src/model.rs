@@ -434,6 +434,36 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// Keeps only the samples for which `keep(i)` is true (pprof's -focus/-ignore), in order.
+    pub fn retain_samples(&mut self, keep: impl Fn(usize) -> bool) {
+        let old = std::mem::take(&mut self.samples);
+        let mut s = Samples {
+            width: old.width,
+            ..Samples::default()
+        };
+        for i in 0..old.len() {
+            if keep(i) {
+                s.push(old.stack(i), old.values(i), old.labels(i));
+            }
+        }
+        self.samples = s;
+    }
+
+    /// Per location: does any of its frames' function name or file name match `re`? This is
+    /// pprof's matching rule for -focus, -ignore and -show.
+    pub fn locations_matching(&self, re: &regex::Regex) -> Vec<bool> {
+        (0..self.locations.len())
+            .map(|l| {
+                self.frames(LocId(l as u32)).iter().any(|f| {
+                    let func = self.function(f.func);
+                    re.is_match(self.str(func.name)) || re.is_match(self.str(func.filename))
+                })
+            })
+            .collect()
+    }
+}
+
 /// Builds a [`Profile`] while re-interning strings and deduplicating functions and locations:
 /// used by the legacy text parsers and by [`merge`].
 #[derive(Default)]
