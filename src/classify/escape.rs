@@ -43,6 +43,25 @@ impl EscapeIndex {
         }
     }
 
+    /// Like [`add_text`](Self::add_text) for output of a build run in `dir`: relative paths
+    /// are joined to `dir` (absolute, when it can be resolved).
+    pub fn add_text_in(&mut self, text: &str, dir: &std::path::Path) {
+        let base = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut rebased = String::with_capacity(text.len());
+        for line in text.lines() {
+            match split_diagnostic(line) {
+                Some((path, _, _)) if !std::path::Path::new(path).is_absolute() => {
+                    let rel = path.strip_prefix("./").unwrap_or(path);
+                    rebased.push_str(&base.join(rel).to_string_lossy());
+                    rebased.push_str(&line[path.len()..]);
+                }
+                _ => rebased.push_str(line),
+            }
+            rebased.push('\n');
+        }
+        self.add_text(&rebased);
+    }
+
     /// Parses one `-json=0,DIR` diagnostics file: a header object naming the `file`, then one
     /// object per diagnostic with `range.start.line` (1-based, as the compiler writes it),
     /// `code`, `message` and the flow explanation in `relatedInformation`.

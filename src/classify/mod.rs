@@ -405,6 +405,30 @@ fn decide(
     })
 }
 
+/// The compiler's reason in one line: the headline (`x escapes to heap`, `moved to heap: x`)
+/// and the flow step that sends it there (`from log.Printf(..., x) (call parameter)`).
+fn explain_escape(msgs: &[String], matched: &str) -> String {
+    let is_flow = |m: &str| m.starts_with("flow:") || m.starts_with("from ");
+    let headline = if is_flow(matched) {
+        msgs.iter()
+            .find(|m| m.ends_with("escapes to heap") || m.starts_with("moved to heap"))
+            .map_or(matched, |m| m.as_str())
+    } else {
+        matched
+    };
+    let step = msgs.iter().find(|m| {
+        m.starts_with("from ")
+            && (m.ends_with("(call parameter)")
+                || m.ends_with("(assign)")
+                || m.ends_with("(return)")
+                || m.contains("captured by a closure"))
+    });
+    match step {
+        Some(step) => format!("{headline}, {step}"),
+        None => headline.to_string(),
+    }
+}
+
 fn line_evidence(
     p: &Profile,
     a: &Attribution,
@@ -427,7 +451,7 @@ fn line_evidence(
                     return Some((
                         r,
                         Evidence::Compiler {
-                            message: m.to_string(),
+                            message: explain_escape(msgs, m),
                         },
                     ));
                 }
