@@ -56,6 +56,19 @@ pub struct Cli {
 pub enum Command {
     /// Write an SVG flame graph (or folded stacks) with each allocation site colored by cause.
     Flame(FlameArgs),
+    /// Annotated source of the functions matching REGEX: each line's allocation, cause and
+    /// the compiler's reason (pprof's list, plus why).
+    List(ListArgs),
+}
+
+#[derive(Args, Debug, PartialEq)]
+pub struct ListArgs {
+    /// Functions to list (regular expression on the function name).
+    #[arg(value_name = "REGEX")]
+    pub regex: crate::Pattern,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Args, Debug, PartialEq)]

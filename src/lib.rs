@@ -299,6 +299,7 @@ pub fn analyze_with(
     let cpu =
         (kind == Kind::Cpu).then(|| attribute::cpu_costs(&profile, &attribution, sample_index));
     Ok(Report {
+        sources: evidence.sources,
         cpu,
         classification,
         kind,

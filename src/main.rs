@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use heapdoc::cli::{Cli, Command, FlameArgs};
+use heapdoc::cli::{Cli, Command, FlameArgs, ListArgs};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -33,8 +33,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    if let Some(Command::Flame(flame)) = &cli.cmd {
-        return run_flame(flame);
+    match &cli.cmd {
+        Some(Command::Flame(flame)) => return run_flame(flame),
+        Some(Command::List(list)) => return run_list(list),
+        None => {}
     }
     let args = &cli.report;
     let evidence = args.evidence()?;
@@ -53,10 +55,37 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_list(list: &ListArgs) -> anyhow::Result<ExitCode> {
+    let args = &list.report;
+    let evidence = args.evidence()?;
+    let (profile, names) = heapdoc::load_with(
+        &args.profiles,
+        &args.decode_options(),
+        &args.fetch_options(),
+    )?;
+    let report = heapdoc::analyze_with(profile, names, &args.analyze_options(), evidence)?;
+    let mut buf = Vec::new();
+    let n = heapdoc::report::list::render(&report, &list.regex.0, &mut buf)?;
+    if n == 0 {
+        anyhow::bail!(
+            "no function with allocation sites matches {:?}",
+            list.regex.0.as_str()
+        );
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(&buf)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_flame(flame: &FlameArgs) -> anyhow::Result<ExitCode> {
     let args = &flame.report;
     let evidence = args.evidence()?;
-    let (profile, names) = heapdoc::load(&args.profiles, &args.decode_options())?;
+    let (profile, names) = heapdoc::load_with(
+        &args.profiles,
+        &args.decode_options(),
+        &args.fetch_options(),
+    )?;
     let report = heapdoc::analyze_with(profile, names, &args.analyze_options(), evidence)?;
     let opts = flame.flame_options();
     let mut buf = Vec::new();

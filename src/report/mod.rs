@@ -2,6 +2,7 @@
 //! Formatting only: nothing here recomputes the analysis (see DESIGN.md).
 
 pub mod json;
+pub mod list;
 pub mod text;
 
 use std::io::Write;
@@ -24,6 +25,8 @@ pub enum Format {
 #[derive(Debug)]
 pub struct Report {
     pub profile: Profile,
+    /// The source tree (`--source-root`, `--explain`), to show each site's line.
+    pub sources: Option<crate::source::SourceRoot>,
     /// Input names as given (paths, `<stdin>`, URLs).
     pub inputs: Vec<String>,
     pub kind: Kind,
@@ -44,6 +47,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The source text of a site's line, when a source tree was given and the file found.
+    pub fn source_line(&self, site: SiteId) -> Option<String> {
+        use crate::classify::LineSource;
+        let s = &self.attribution.sites[site.0 as usize];
+        let src = self.sources.as_ref()?;
+        src.line(self.profile.str(s.file), s.line)
+    }
+
     pub fn sample_name(&self) -> &str {
         self.profile.sample_type_name(self.sample_index)
     }
