@@ -158,6 +158,28 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE|DIR")]
     pub escapes: Vec<std::path::PathBuf>,
 
+    /// Subtract this profile first (pprof's -base): with two allocs snapshots of the same
+    /// process, what was allocated in between; the duration is the time between them.
+    #[arg(long, value_name = "PROFILE")]
+    pub base: Option<String>,
+
+    /// A CPU profile of the same service and window: estimate each site's and cause's CPU
+    /// cost. Method (an estimate): allocation CPU is the time under runtime.mallocgc*
+    /// (assists included), given to the heap site on the same line where the CPU profile shows
+    /// it, else spread by share of allocated bytes; GC CPU (marking, sweeping, assists) is
+    /// spread by share of allocated bytes, since GC work scales with the allocation rate.
+    /// The estimates sum to the measured allocation + GC CPU.
+    #[arg(long, value_name = "PROFILE")]
+    pub cpu: Option<String>,
+
+    /// Requests served during the profile's window: show bytes and objects per request.
+    #[arg(long, value_name = "N", conflicts_with = "rps")]
+    pub requests: Option<f64>,
+
+    /// Requests per second during the profile's window (needs a known duration).
+    #[arg(long, value_name = "R")]
+    pub rps: Option<f64>,
+
     /// Run the compiler's escape analysis on the Go module in DIR (`go build -gcflags=-m=2`,
     /// writing nothing into DIR) and use its reasons; DIR also becomes a --source-root.
     /// Needs a Go toolchain on PATH.

@@ -7,6 +7,7 @@
 pub mod attribute;
 pub mod classify;
 pub mod cli;
+pub mod cost;
 pub mod decode;
 pub mod fetch;
 pub mod flame;
@@ -299,6 +300,8 @@ pub fn analyze_with(
     let cpu =
         (kind == Kind::Cpu).then(|| attribute::cpu_costs(&profile, &attribution, sample_index));
     Ok(Report {
+        cost: None,
+        rates: None,
         sources: evidence.sources,
         cpu,
         classification,
@@ -313,4 +316,39 @@ pub fn analyze_with(
         inputs,
         profile,
     })
+}
+
+/// The whole default report from command-line arguments: load (subtracting `--base`),
+/// analyze, and add the cost estimate (`--cpu`) and rates (`--requests`, `--rps`).
+pub fn run_report(args: &cli::ReportArgs) -> Result<Report> {
+    let evidence = args.evidence()?;
+    let (decode, fetch) = (args.decode_options(), args.fetch_options());
+    let (mut profile, names) = load_with(&args.profiles, &decode, &fetch)?;
+    if let Some(base) = &args.base {
+        let (b, _) = load_with(std::slice::from_ref(base), &decode, &fetch)?;
+        profile = model::subtract(profile, b).with_context(|| format!("--base {base}"))?;
+    }
+    let opts = args.analyze_options();
+    let mut report = analyze_with(profile, names, &opts, evidence)?;
+    if let Some(cpu) = &args.cpu {
+        let (p, n) = load_with(std::slice::from_ref(cpu), &decode, &fetch)?;
+        if p.kind() != Kind::Cpu {
+            bail!(
+                "--cpu {cpu}: a {} profile, not a CPU profile",
+                p.kind().describe()
+            );
+        }
+        let cpu_opts = AnalyzeOptions {
+            sample_index: None,
+            focus: None,
+            ignore: None,
+            ..opts.clone()
+        };
+        let cpu_report = analyze_with(p, n, &cpu_opts, args.evidence()?)?;
+        report.cost = cost::estimate(&report, &cpu_report);
+    }
+    if report.kind.is_memory() {
+        report.rates = cost::rates(&report, args.requests, args.rps);
+    }
+    Ok(report)
 }

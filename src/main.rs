@@ -39,13 +39,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         None => {}
     }
     let args = &cli.report;
-    let evidence = args.evidence()?;
-    let (profile, names) = heapdoc::load_with(
-        &args.profiles,
-        &args.decode_options(),
-        &args.fetch_options(),
-    )?;
-    let report = heapdoc::analyze_with(profile, names, &args.analyze_options(), evidence)?;
+    let report = heapdoc::run_report(args)?;
     // Render fully before writing so an error never leaves a partial report.
     let mut buf = Vec::new();
     heapdoc::report::render(&report, args.format, &mut buf)?;

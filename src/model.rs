@@ -540,6 +540,26 @@ impl Builder {
     }
 }
 
+/// `new - base`, as `go tool pprof -base` does: the base's samples are merged in with negated
+/// values, so what both have cancels and the result is what happened in between. The
+/// duration becomes the time between the two collections when both times are known.
+pub fn subtract(new: Profile, mut base: Profile) -> Result<Profile> {
+    for v in base.samples.values.iter_mut() {
+        *v = v
+            .checked_neg()
+            .ok_or_else(|| anyhow::anyhow!("--base: a sample value cannot be negated"))?;
+    }
+    let (t_new, t_base, d_new) = (new.time_nanos, base.time_nanos, new.duration_nanos);
+    let mut out = merge(vec![new, base])?;
+    out.time_nanos = t_new;
+    out.duration_nanos = if t_new > t_base && t_base > 0 {
+        t_new - t_base
+    } else {
+        d_new
+    };
+    Ok(out)
+}
+
 /// Merges profiles by summing samples, as `go tool pprof` does for several inputs.
 /// Sample types must agree (same names and units, same order).
 pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {

@@ -38,6 +38,59 @@ pub struct JsonReport {
     /// Sites in report order (flat descending, pprof's tie-breaks), cut to `--top`.
     pub sites: Vec<JsonSite>,
     pub notes: Vec<String>,
+    /// Estimated CPU cost of allocation (`--cpu`), else null.
+    pub cost: Option<JsonCost>,
+    /// Allocation rates (known duration, `--requests`, `--rps`), else null.
+    pub rates: Option<JsonRates>,
+}
+
+/// An estimate: allocation CPU where the CPU profile shows it, GC CPU by share of bytes.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCost {
+    /// CPU profile total (nanoseconds).
+    pub cpu_total: i64,
+    /// Measured time under runtime.mallocgc* (assists included).
+    pub alloc_cpu: i64,
+    /// Measured GC time outside allocation (marking, sweeping, assists).
+    pub gc_cpu: i64,
+    pub causes: Vec<JsonCauseCost>,
+    pub sites: Vec<JsonSiteCost>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCauseCost {
+    pub cause: String,
+    /// Estimated CPU (nanoseconds) and its share of the CPU profile total.
+    pub estimated_cpu: f64,
+    pub estimated_share: f64,
+    /// Allocation CPU the CPU profile's own mallocgc samples attribute to this cause.
+    pub measured_alloc_cpu: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSiteCost {
+    /// pprof's display name of the site.
+    pub name: String,
+    pub estimated_cpu: f64,
+    pub estimated_share: f64,
+    /// Allocation CPU the CPU profile attributes to this exact line.
+    pub direct_alloc_cpu: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonRates {
+    pub seconds: Option<f64>,
+    pub bytes_per_second: Option<f64>,
+    pub objects_per_second: Option<f64>,
+    pub requests: Option<f64>,
+    pub bytes_per_request: Option<f64>,
+    pub objects_per_request: Option<f64>,
+    /// Standard error of the byte total from heap sampling.
+    pub bytes_stderr: f64,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -186,6 +239,40 @@ pub fn build(r: &Report) -> JsonReport {
             })
             .collect(),
         notes: r.notes.clone(),
+        cost: r.cost.as_ref().map(|c| JsonCost {
+            cpu_total: c.cpu_total,
+            alloc_cpu: c.alloc_cpu,
+            gc_cpu: c.gc_cpu,
+            causes: c
+                .causes
+                .iter()
+                .map(|(cause, est, measured)| JsonCauseCost {
+                    cause: r.classification.cause(*cause).name.clone(),
+                    estimated_cpu: *est,
+                    estimated_share: c.share(*est),
+                    measured_alloc_cpu: *measured,
+                })
+                .collect(),
+            sites: c
+                .sites
+                .iter()
+                .map(|(site, est, direct)| JsonSiteCost {
+                    name: display_name(p, &r.attribution.sites[site.0 as usize]),
+                    estimated_cpu: *est,
+                    estimated_share: c.share(*est),
+                    direct_alloc_cpu: *direct,
+                })
+                .collect(),
+        }),
+        rates: r.rates.as_ref().map(|x| JsonRates {
+            seconds: x.seconds,
+            bytes_per_second: x.bytes_per_second,
+            objects_per_second: x.objects_per_second,
+            requests: x.requests,
+            bytes_per_request: x.bytes_per_request,
+            objects_per_request: x.objects_per_request,
+            bytes_stderr: x.bytes_stderr,
+        }),
     }
 }
 

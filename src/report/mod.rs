@@ -36,6 +36,10 @@ pub struct Report {
     pub totals: Vec<i64>,
     pub attribution: Attribution,
     pub classification: Classification,
+    /// Estimated CPU cost of allocation per site and cause (`--cpu`).
+    pub cost: Option<crate::cost::Cost>,
+    /// Allocation rates per second and per request.
+    pub rates: Option<crate::cost::Rates>,
     /// Allocation and GC time, for CPU profiles.
     pub cpu: Option<crate::attribute::CpuCosts>,
     /// Sites in report order (pprof's -top order), already cut to `--top`.

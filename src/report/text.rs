@@ -83,6 +83,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         render_causes(r, w)?;
     }
     render_cpu(r, w)?;
+    render_cost(r, w)?;
     writeln!(
         w,
         "Top {} of {} sites by {}:",
@@ -213,6 +214,77 @@ fn render_cpu(r: &Report, w: &mut dyn Write) -> Result<()> {
                 escape_terminal(&via)
             )?;
         }
+    }
+    writeln!(w)?;
+    Ok(())
+}
+
+/// Estimated CPU cost (`--cpu`) and allocation rates.
+fn render_cost(r: &Report, w: &mut dyn Write) -> Result<()> {
+    if let Some(rt) = &r.rates {
+        let mut parts = Vec::new();
+        if let (Some(s), Some(b)) = (rt.seconds, rt.bytes_per_second) {
+            let mut t = format!("over {s:.2} s: {}/s", human(b as i64, "bytes"));
+            if let Some(o) = rt.objects_per_second {
+                t.push_str(&format!(", {} objects/s", group(o as u64)));
+            }
+            parts.push(t);
+        }
+        if let (Some(n), Some(b)) = (rt.requests, rt.bytes_per_request) {
+            let mut t = format!(
+                "per request ({} requests): {}",
+                group(n as u64),
+                human(b as i64, "bytes")
+            );
+            if rt.bytes_stderr > 0.0 {
+                t.push_str(&format!(
+                    " ± {} (1σ sampling error)",
+                    human((rt.bytes_stderr / n) as i64, "bytes")
+                ));
+            }
+            if let Some(o) = rt.objects_per_request {
+                t.push_str(&format!(", {o:.0} objects"));
+            }
+            parts.push(t);
+        }
+        writeln!(w, "Allocation rate {}", parts.join("; "))?;
+        writeln!(w)?;
+    }
+    let Some(c) = &r.cost else { return Ok(()) };
+    let pct = |v: f64| c.share(v) * 100.0;
+    writeln!(
+        w,
+        "Estimated CPU cost (estimate; --help explains the method): allocation {:.2}% + GC {:.2}% = {:.2}% of the CPU profile",
+        pct(c.alloc_cpu as f64),
+        pct(c.gc_cpu as f64),
+        pct((c.alloc_cpu + c.gc_cpu) as f64)
+    )?;
+    for (cause, est, measured) in c.causes.iter().take(8) {
+        writeln!(
+            w,
+            "  {:<24} ~{:>6.2}% CPU  (measured allocation CPU in this cause: {})",
+            escape_terminal(&r.classification.cause(*cause).name),
+            pct(*est),
+            human(*measured, "nanoseconds")
+        )?;
+    }
+    writeln!(w, "  by site:")?;
+    for (site, est, _) in c.sites.iter().take(5) {
+        let s = &r.attribution.sites[site.0 as usize];
+        let mut line = format!(
+            "  ~{:>6.2}% CPU  {}",
+            pct(*est),
+            escape_terminal(&display_name(&r.profile, s))
+        );
+        if let Some(rt) = &r.rates {
+            if let Some(n) = rt.requests.filter(|n| *n > 0.0) {
+                line.push_str(&format!(
+                    "  ({}/request)",
+                    human((s.flat as f64 / n) as i64, "bytes")
+                ));
+            }
+        }
+        writeln!(w, "{line}")?;
     }
     writeln!(w)?;
     Ok(())
