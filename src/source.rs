@@ -134,6 +134,10 @@ impl crate::classify::LineSource for SourceRoot {
         let i = usize::try_from(line).ok()?.checked_sub(1)?;
         lines.get(i).cloned()
     }
+
+    fn lines(&self, path: &str) -> Option<std::sync::Arc<Vec<String>>> {
+        self.lines_of(path)
+    }
 }
 
 /// Runs the Go compiler's escape analysis over the packages under `dir` (`go build

@@ -32,11 +32,12 @@ impl EscapeIndex {
             // without their `at path:line:col`) because they carry the why: `captured by a
             // closure`, `← &x` (address taken), `(spill)` (a value boxed).
             let msg = normalize(msg.trim_start());
-            if msg.is_empty()
-                || msg.starts_with("can inline")
+            // Inlining chatter says nothing about allocation, except that the compiler wraps a
+            // `go f(x)` statement in an `F.gowrapN` func literal: that names a go statement.
+            let inlining = msg.starts_with("can inline")
                 || msg.starts_with("inlining call")
-                || msg.starts_with("cannot inline")
-            {
+                || msg.starts_with("cannot inline");
+            if msg.is_empty() || (inlining && !msg.contains(".gowrap")) {
                 continue;
             }
             self.push(path, line, msg);

@@ -32,6 +32,11 @@ pub struct CauseId(pub u16);
 pub trait LineSource {
     /// The text of `line` (1-based) of the file the profile calls `path`, if found.
     fn line(&self, path: &str, line: i64) -> Option<String>;
+
+    /// All lines of that file, for evidence that needs more than one line.
+    fn lines(&self, _path: &str) -> Option<std::sync::Arc<Vec<String>>> {
+        None
+    }
 }
 
 /// Options for [`classify`].
@@ -409,6 +414,12 @@ fn decide(
 /// and the flow step that sends it there (`from log.Printf(..., x) (call parameter)`).
 fn explain_escape(msgs: &[String], matched: &str) -> String {
     let is_flow = |m: &str| m.starts_with("flow:") || m.starts_with("from ");
+    if let Some(wrapper) = matched
+        .strip_prefix("can inline ")
+        .and_then(|m| m.split_whitespace().next())
+    {
+        return format!("go statement: its call is wrapped in func literal {wrapper}, which escapes to the heap with the new goroutine");
+    }
     let headline = if is_flow(matched) {
         msgs.iter()
             .find(|m| m.ends_with("escapes to heap") || m.starts_with("moved to heap"))
@@ -464,6 +475,92 @@ fn line_evidence(
         if let Some(text) = src.line(file, s.line) {
             if let Some(r) = rules.match_line(&text) {
                 return Some((r, Evidence::SourceLine { text }));
+            }
+            if let Some(all) = src.lines(file) {
+                if let Some((cause, why)) = source_facts(&all, s.line, &text) {
+                    if let Some(r) = rules
+                        .rules
+                        .iter()
+                        .position(|r| rules.causes[r.cause.0 as usize].name == cause)
+                    {
+                        return Some((
+                            r as u32,
+                            Evidence::SourceLine {
+                                text: format!("{} ({why})", text.trim()),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Evidence from the rest of the file when the line alone says nothing (Go's heap profile
+/// keeps only the user's line for a boxing or a captured variable):
+/// - a variable declared on this line and used inside a func literal later in the function
+///   is moved to the heap because the closure captures it: `closure`;
+/// - an assignment to a variable, array or slice declared with an interface type (`any`,
+///   `interface{}`), or a call to a function of this file taking `any`, boxes the value:
+///   `interface-conversion`.
+fn source_facts(all: &[String], line: i64, text: &str) -> Option<(&'static str, String)> {
+    use std::sync::OnceLock;
+    static DECL: OnceLock<regex::Regex> = OnceLock::new();
+    static ASSIGN: OnceLock<regex::Regex> = OnceLock::new();
+    static CALL: OnceLock<regex::Regex> = OnceLock::new();
+    static IFACE_VAR: OnceLock<regex::Regex> = OnceLock::new();
+    static IFACE_FUNC: OnceLock<regex::Regex> = OnceLock::new();
+    let decl = DECL.get_or_init(|| {
+        regex::Regex::new(r"^\s*(?:var\s+)?([A-Za-z_]\w*)\s*(?::=|\s[\w.\[\]*]+\s*=)").unwrap()
+    });
+    let assign = ASSIGN.get_or_init(|| {
+        regex::Regex::new(r"^\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*=[^=]").unwrap()
+    });
+    let call = CALL.get_or_init(|| regex::Regex::new(r"^\s*([A-Za-z_]\w*)\(").unwrap());
+    let iface_var = IFACE_VAR.get_or_init(|| {
+        regex::Regex::new(r"^\s*(?:var\s+)?([A-Za-z_]\w*)\s+(?:\[[^\]]*\]|map\[[^\]]+\])*(?:any|interface\{\})\s*(?:$|//|=)").unwrap()
+    });
+    let iface_func =
+        IFACE_FUNC.get_or_init(|| regex::Regex::new(r"^func\s+([A-Za-z_]\w*)\(([^)]*)\)").unwrap());
+    let idx = usize::try_from(line).ok()?.checked_sub(1)?;
+    let code = text.split("//").next().unwrap_or("");
+    // Closure capture: `x := ...` here, `func(...) { ... x ... }` below, before the function ends.
+    if let Some(name) = decl.captures(code).map(|c| c[1].to_string()) {
+        let word = regex::Regex::new(&format!(r"\b{}\b", regex::escape(&name))).ok()?;
+        for (k, later) in all.iter().enumerate().skip(idx + 1) {
+            if later.trim_end() == "}" {
+                break;
+            }
+            let later = later.split("//").next().unwrap_or("");
+            if let Some(at) = later.find("func(") {
+                if word.is_match(&later[at..]) {
+                    return Some((
+                        "closure",
+                        format!("{name} is captured by the func literal at line {}", k + 1),
+                    ));
+                }
+            }
+        }
+    }
+    // Boxing: the target is declared with an interface type in this file.
+    let target = assign.captures(code).map(|c| c[1].to_string());
+    let callee = call.captures(code).map(|c| c[1].to_string());
+    for decl_line in all {
+        if let (Some(t), Some(c)) = (&target, iface_var.captures(decl_line)) {
+            if &c[1] == t {
+                return Some((
+                    "interface-conversion",
+                    format!("{t} is declared as an interface: {}", decl_line.trim()),
+                ));
+            }
+        }
+        if let (Some(f), Some(c)) = (&callee, iface_func.captures(decl_line)) {
+            if &c[1] == f && (c[2].contains("any") || c[2].contains("interface{}")) {
+                return Some((
+                    "interface-conversion",
+                    format!("{f} takes an interface argument: func {f}({})", &c[2]),
+                ));
             }
         }
     }
