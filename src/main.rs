@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use heapdoc::cli::Cli;
+use heapdoc::report::text::escape_terminal;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -23,8 +24,11 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             // One line: the context chain joined, most general first.
+            // Messages quote profile strings and paths: escape control characters so a
+            // crafted name cannot drive the terminal or add lines (issue 10).
             let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("heapdoc: {}", msg.join(": ").replace('\n', " "));
+            let msg = msg.join(": ").replace('\n', " ");
+            eprintln!("heapdoc: {}", escape_terminal(&msg));
             ExitCode::from(2)
         }
     }

@@ -77,7 +77,7 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Profile> {
         bail!("{why}");
     }
     if legacy::sniff(&data) {
-        return legacy::parse(&data);
+        return legacy::parse(&data, &opts.limits);
     }
     proto::decode(&data, &opts.limits).context("not a valid pprof profile.proto")
 }
