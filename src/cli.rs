@@ -48,6 +48,11 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Write the report to FILE instead of stdout, atomically (a temporary file in the same
+    /// directory, renamed into place): a failed run never leaves a partial FILE.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
     /// Refuse inputs whose (decompressed) size exceeds this many bytes; protects against gzip bombs.
     #[arg(long, default_value_t = DEFAULT_MAX_SIZE, value_name = "BYTES")]
     pub max_size: u64,

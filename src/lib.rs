@@ -8,6 +8,7 @@ pub mod attribute;
 pub mod cli;
 pub mod decode;
 pub mod model;
+pub mod output;
 pub mod pb;
 pub mod report;
 pub mod source;

@@ -41,6 +41,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Render fully before writing so an error never leaves a partial report.
     let mut buf = Vec::new();
     heapdoc::report::render(&report, args.format, &mut buf)?;
+    if let Some(path) = &args.output {
+        heapdoc::output::write_atomic(path, &buf)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = io::stdout().lock();
     out.write_all(&buf)?;
     out.flush()?;

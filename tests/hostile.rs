@@ -1,5 +1,6 @@
-//! Issue 10: hostile input is bounded and escaped. Hostile names in every output format,
-//! decoder limits with clear errors, delta (negative) and extreme values.
+//! Issue 10: hostile input is bounded, escaped, and nothing is lost. Hostile names in every
+//! output format, decoder limits with clear errors, delta (negative) and extreme values, and
+//! atomic `-o/--output`.
 
 mod common;
 
@@ -342,4 +343,96 @@ fn extreme_values_do_not_overflow_in_reports() {
         label: vec![],
     });
     renders(&p, &[]);
+}
+
+// --- Atomic output --------------------------------------------------------------------------
+
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn output_file_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "p.pb", &encode(&heap_profile()));
+    let out = dir.path().join("report.json");
+    let stdout = heapdoc()
+        .args(["--format", "json", "-o"])
+        .arg(&out)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(stdout.status.success());
+    assert!(stdout.stdout.is_empty(), "the report goes to the file only");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(v["sites"][0]["function"], "main.work");
+    assert_eq!(dir_entries(dir.path()), ["p.pb", "report.json"]);
+    // Same bytes as stdout.
+    let direct = heapdoc()
+        .args(["--format", "json"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), direct.stdout);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_ne!(
+            mode & 0o044,
+            0,
+            "report should be readable like any file: {mode:o}"
+        );
+    }
+}
+
+#[test]
+fn failed_run_leaves_no_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.pb", b"<html>oops</html>");
+    let out = dir.path().join("report.txt");
+    heapdoc()
+        .arg("--output")
+        .arg(&out)
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stdout("");
+    assert!(!out.exists());
+    assert_eq!(
+        dir_entries(dir.path()),
+        ["bad.pb"],
+        "no temporary file left behind"
+    );
+}
+
+#[test]
+fn failed_run_keeps_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.pb", b"{}");
+    let out = write(dir.path(), "report.txt", b"previous report\n");
+    heapdoc().arg("-o").arg(&out).arg(&bad).assert().code(2);
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous report\n");
+    assert_eq!(dir_entries(dir.path()), ["bad.pb", "report.txt"]);
+}
+
+#[test]
+fn unwritable_output_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "p.pb", &encode(&heap_profile()));
+    let out = dir.path().join("missing-dir").join("report.txt");
+    let res = heapdoc().arg("-o").arg(&out).arg(&input).output().unwrap();
+    assert_eq!(res.status.code(), Some(2));
+    assert!(res.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.starts_with("heapdoc: ") && stderr.contains("cannot create a temporary file"),
+        "{stderr}"
+    );
+    assert_eq!(dir_entries(dir.path()), ["p.pb"]);
 }
