@@ -282,7 +282,9 @@ impl Attribution {
     /// Samples whose chosen value is 0 are ignored, and edges lighter than pprof's edge
     /// fraction (0.1% of the total) are dropped first, as in pprof's trimmed graph.
     pub fn mark_inline(&mut self, p: &Profile, sample_index: usize, shown: &[SiteId]) {
-        let edge_cutoff = ((self.total - self.unattributed) as f64 * 0.001).abs() as u128;
+        // i128: total and unattributed are saturated i64s of either sign (delta profiles).
+        let edge_cutoff =
+            ((self.total as i128 - self.unattributed as i128) as f64 * 0.001).abs() as u128;
         let mut kept = vec![false; self.sites.len()];
         for s in shown {
             kept[s.0 as usize] = true;

@@ -73,10 +73,6 @@ pub struct ListArgs {
 
 #[derive(Args, Debug, PartialEq)]
 pub struct FlameArgs {
-    /// Output file, written atomically (nothing is left on error). Default: stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<std::path::PathBuf>,
-
     /// Frames are `func file:line` instead of function names.
     #[arg(long)]
     pub lines: bool,
@@ -195,6 +191,10 @@ pub struct ReportArgs {
     /// the standard library and the module cache.
     #[arg(long, value_name = "PREFIX")]
     pub module: Vec<String>,
+    /// Write the report to FILE instead of stdout, atomically (a temporary file in the same
+    /// directory, renamed into place): a failed run never leaves a partial FILE.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 
     /// Refuse inputs whose (decompressed) size exceeds this many bytes; protects against gzip bombs.
     #[arg(long, default_value_t = DEFAULT_MAX_SIZE, value_name = "BYTES")]
@@ -436,7 +436,7 @@ mod tests {
             panic!("no flame subcommand: {cli:?}");
         };
         assert_eq!(f.report.profiles, ["x.pb.gz"]);
-        assert_eq!(f.output, None);
+        assert_eq!(f.report.output, None);
         assert_eq!(f.flame_options(), crate::flame::FlameOptions::default());
         assert_eq!(f.report.analyze_options(), AnalyzeOptions::default());
     }

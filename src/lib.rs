@@ -12,6 +12,7 @@ pub mod decode;
 pub mod fetch;
 pub mod flame;
 pub mod model;
+pub mod output;
 pub mod pb;
 pub mod report;
 pub mod source;

@@ -41,7 +41,7 @@ pub fn read(spec: &str, max_size: u64) -> Result<Input> {
     if spec == "-" {
         std::io::stdin()
             .lock()
-            .take(max_size + 1)
+            .take(max_size.saturating_add(1))
             .read_to_end(&mut bytes)
             .context("reading stdin")?;
         if bytes.len() as u64 > max_size {
@@ -53,7 +53,7 @@ pub fn read(spec: &str, max_size: u64) -> Result<Input> {
         });
     }
     let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
-    file.take(max_size + 1)
+    file.take(max_size.saturating_add(1))
         .read_to_end(&mut bytes)
         .with_context(|| format!("{spec}: cannot read"))?;
     if bytes.len() as u64 > max_size {

@@ -11,10 +11,11 @@
 //! text dump is useful on its own. Values are unsampled exactly as pprof does
 //! (`scaleHeapSample`), so totals equal pprof's.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{anyhow, bail, Result};
 
+use super::Limits;
 use crate::model::{Builder, Frame, Label, LocId, Profile, SourceFormat, ValueType};
 
 /// Name given to an address Go's text dump did not symbolize because it is a runtime frame.
@@ -39,13 +40,27 @@ struct Record {
     blocksize: Option<i64>,
 }
 
-pub fn parse(buf: &[u8]) -> Result<Profile> {
+/// Parses a legacy text profile whose first line [`sniff`] recognized. `limits` bounds line
+/// length, stack depth and the number of records, each refused with an error naming the line.
+pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
     let text = std::str::from_utf8(buf).map_err(|e| {
         anyhow!(
             "legacy text profile is not valid UTF-8 at byte offset {}",
             e.valid_up_to()
         )
     })?;
+    let mut offset = 0usize;
+    for (n, line) in text.split('\n').enumerate() {
+        if line.len() > limits.max_line_len {
+            bail!(
+                "line {} (byte offset {offset}) is {} bytes long, over the limit of {} bytes",
+                n + 1,
+                line.len(),
+                limits.max_line_len
+            );
+        }
+        offset += line.len() + 1;
+    }
     let mut lines = text.lines().enumerate().peekable();
     let (_, header) = lines
         .next()
@@ -55,6 +70,7 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
     let mut records = Vec::new();
     // Symbols from `#` lines: address -> frames (innermost first).
     let mut symbols: HashMap<u64, Vec<(String, String, i64)>> = HashMap::new();
+    let mut seen_symbols: HashSet<(u64, (String, String, i64))> = HashSet::new();
     // Executable mappings from a /proc/self/maps section (tcmalloc heap profiles).
     let mut maps: Vec<(u64, u64, u64, String)> = Vec::new();
     let format;
@@ -149,10 +165,7 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
                 {
                     vars.push((format!("${k}"), v.to_string()));
                 } else if let Some((start, limit, offset, file)) = parse_proc_map(t) {
-                    let mut file = file.to_string();
-                    for (k, v) in &vars {
-                        file = file.replace(k.as_str(), v);
-                    }
+                    let file = expand_vars(file, &vars, limits.max_line_len)?;
                     maps.push((start, limit, offset, file));
                 }
             }
@@ -167,9 +180,9 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
                 continue;
             }
             if let Some((addr, frame)) = parse_symbol(raw) {
-                let frames = symbols.entry(addr).or_default();
-                if !frames.contains(&frame) {
-                    frames.push(frame);
+                // A set, not `Vec::contains`: many `#` lines for one address were quadratic.
+                if seen_symbols.insert((addr, frame.clone())) {
+                    symbols.entry(addr).or_default().push(frame);
                 }
             }
             continue;
@@ -180,8 +193,20 @@ pub fn parse(buf: &[u8]) -> Result<Profile> {
                 truncate(line, 60)
             )
         })?;
+        if records.len() >= limits.max_samples {
+            bail!(
+                "line {lineno}: more than {} records (a limit of heapdoc's decoder)",
+                limits.max_samples
+            );
+        }
         let mut addrs = Vec::new();
         for a in stack.split_whitespace() {
+            if addrs.len() >= limits.max_stack_depth {
+                bail!(
+                    "line {lineno}: stack has more than {} frames, over the limit",
+                    limits.max_stack_depth
+                );
+            }
             let hex = a.strip_prefix("0x").unwrap_or(a);
             let v = u64::from_str_radix(hex, 16)
                 .map_err(|_| anyhow!("line {lineno}: bad address {a:?}"))?;
@@ -322,6 +347,33 @@ fn parse_proc_map(line: &str) -> Option<(u64, u64, u64, &str)> {
         offset,
         path,
     ))
+}
+
+/// Replaces `$name` in a mapping path in one pass, as pprof's `strings.NewReplacer` does: a
+/// value is never expanded again (repeated `replace` calls made `$a=$b$b`, `$b=$c$c`, ...
+/// grow exponentially), and the result is capped at `max` bytes.
+fn expand_vars(file: &str, vars: &[(String, String)], max: usize) -> Result<String> {
+    let mut out = String::with_capacity(file.len());
+    let mut rest = file;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        match vars.iter().find(|(k, _)| rest.starts_with(k.as_str())) {
+            Some((k, v)) => {
+                out.push_str(v);
+                rest = &rest[k.len()..];
+            }
+            None => {
+                out.push('$');
+                rest = &rest[1..];
+            }
+        }
+        if out.len() > max {
+            bail!("a mapping path grows past {max} bytes when its $variables are expanded");
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 /// pprof's `scaleHeapSample`: undoes Poisson sampling at `rate` bytes.

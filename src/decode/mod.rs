@@ -51,7 +51,8 @@ pub fn decompress<'a>(bytes: &'a [u8], opts: &DecodeOptions) -> Result<std::borr
     }
     // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
     let mut out = Vec::with_capacity((bytes.len() * 4).min(opts.max_size as usize));
-    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(opts.max_size + 1);
+    // saturating: `--max-size 18446744073709551615` must not overflow (found by issue 10's tests).
+    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(opts.max_size.saturating_add(1));
     dec.read_to_end(&mut out)
         .context("corrupt or truncated gzip data")?;
     if out.len() as u64 > opts.max_size {
@@ -76,7 +77,7 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Profile> {
         bail!("{why}");
     }
     if legacy::sniff(&data) {
-        return legacy::parse(&data);
+        return legacy::parse(&data, &opts.limits);
     }
     proto::decode(&data, &opts.limits).context("not a valid pprof profile.proto")
 }

@@ -23,19 +23,42 @@ use crate::model::{
 };
 use crate::pb;
 
-/// Limits that keep a hostile file from exhausting memory before validation.
+/// Limits that keep a hostile file from exhausting memory (or the typed ids' 32 bits) before
+/// validation, each refused with an error naming the limit (issue 10). The defaults are far
+/// above any real profile: fleet heap profiles have ~1M samples and ~100k locations, and Go
+/// records at most a few hundred frames per stack.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Maximum frames in one sample's stack.
     pub max_stack_depth: usize,
+    /// Maximum samples in one profile.
+    pub max_samples: usize,
+    /// Maximum entries in each of the location, function and mapping tables.
+    pub max_locations: usize,
+    /// Maximum entries in the string table.
+    pub max_strings: usize,
+    /// Maximum length in bytes of one line of a legacy text profile.
+    pub max_line_len: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_stack_depth: 1 << 16,
+            max_samples: 1 << 26,
+            max_locations: 1 << 24,
+            max_strings: 1 << 24,
+            max_line_len: 1 << 20,
         }
     }
+}
+
+/// Errors when a table has grown past its limit.
+fn check_count(n: usize, limit: usize, what: &str, at: usize) -> Result<()> {
+    if n > limit {
+        bail!("more than {limit} {what} (a limit of heapdoc's decoder), at byte offset {at}");
+    }
+    Ok(())
 }
 
 /// A cursor over protobuf wire bytes. Every read is bounds-checked and errors carry the
@@ -208,9 +231,28 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 match field {
                     1 => sample_types
                         .push(pb::ValueType::decode(b).with_context(|| ctx("sample_type"))?),
-                    3 => mappings.push(pb::Mapping::decode(b).with_context(|| ctx("mapping"))?),
-                    4 => locations.push(pb::Location::decode(b).with_context(|| ctx("location"))?),
-                    5 => functions.push(pb::Function::decode(b).with_context(|| ctx("function"))?),
+                    3 => {
+                        check_count(mappings.len() + 1, limits.max_locations, "mappings", key_at)?;
+                        mappings.push(pb::Mapping::decode(b).with_context(|| ctx("mapping"))?)
+                    }
+                    4 => {
+                        check_count(
+                            locations.len() + 1,
+                            limits.max_locations,
+                            "locations",
+                            key_at,
+                        )?;
+                        locations.push(pb::Location::decode(b).with_context(|| ctx("location"))?)
+                    }
+                    5 => {
+                        check_count(
+                            functions.len() + 1,
+                            limits.max_locations,
+                            "functions",
+                            key_at,
+                        )?;
+                        functions.push(pb::Function::decode(b).with_context(|| ctx("function"))?)
+                    }
                     _ => {
                         period_type =
                             Some(pb::ValueType::decode(b).with_context(|| ctx("period_type"))?)
@@ -221,10 +263,12 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 expect(WIRE_LEN)?;
                 let (b, _) = r.bytes()?;
                 n_samples += 1;
+                check_count(n_samples, limits.max_samples, "samples", key_at)?;
                 sample_bytes += b.len();
             }
             6 => {
                 expect(WIRE_LEN)?;
+                check_count(raw_strings.len() + 1, limits.max_strings, "strings", key_at)?;
                 raw_strings.push(r.bytes()?);
             }
             7..=10 | 12 | 14 | 15 => {
@@ -374,7 +418,10 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
     s.width = width;
     s.locs_end.reserve_exact(n_samples);
     s.labels_end.reserve_exact(n_samples);
-    s.values.reserve_exact(n_samples * width);
+    // Each value takes >= 1 byte on the wire: a hostile file with many sample types and many
+    // empty samples must not make this reservation overflow or exhaust memory up front.
+    s.values
+        .reserve_exact(n_samples.saturating_mul(width).min(sample_bytes));
     // A stack id takes >= 1 byte on the wire, so this never over-reserves by more than 4x.
     s.locs.reserve(sample_bytes / 2);
     let mut r = Reader::new(buf, 0);

@@ -46,7 +46,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     writeln!(w, "Sample types: {}", types.join("  "))?;
     write!(w, "Sample index: {}", escape_terminal(r.sample_name()))?;
     if let Some(why) = &r.sample_index_reason {
-        write!(w, " ({why})")?;
+        write!(w, " ({})", escape_terminal(why))?;
     }
     writeln!(w)?;
     if let Some(pt) = p.period_type {
@@ -71,7 +71,8 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     }
     writeln!(w, "{total}")?;
     for note in &r.notes {
-        writeln!(w, "Note: {note}")?;
+        // Notes quote sample type names, which come from the profile.
+        writeln!(w, "Note: {}", escape_terminal(note))?;
     }
     writeln!(w)?;
     if r.top.is_empty() {
@@ -113,10 +114,11 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         ];
         if memory {
             row.push(group(s.flat_objects.unsigned_abs()));
-            row.push(if s.flat_objects != 0 {
-                human(s.flat / s.flat_objects, "bytes")
-            } else {
-                "-".into()
+            // checked: i64::MIN / -1 overflows (flat and objects are saturated sums, and
+            // negative in delta profiles).
+            row.push(match s.flat.checked_div(s.flat_objects) {
+                Some(avg) => human(avg, "bytes"),
+                None => "-".into(),
             });
         }
         let cause = match &r.classification.site_cause[id.0 as usize] {

@@ -1,0 +1,44 @@
+//! decode -> analyze -> render, as the binary runs it, in text and JSON at both
+//! granularities. Checks the output contracts: text has no raw control characters (issue
+//! 10), JSON parses, and rendering is deterministic.
+#![no_main]
+
+use heapdoc::attribute::Granularity;
+use heapdoc::decode::{decode, DecodeOptions};
+use heapdoc::report::{render, Format};
+use heapdoc::AnalyzeOptions;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let opts = DecodeOptions {
+        max_size: 64 << 20,
+        ..DecodeOptions::default()
+    };
+    let Ok(profile) = decode(data, &opts) else {
+        return;
+    };
+    for granularity in [Granularity::Lines, Granularity::Functions] {
+        let analyze = AnalyzeOptions {
+            granularity,
+            top: 0,
+            ..AnalyzeOptions::default()
+        };
+        let Ok(report) = heapdoc::analyze(profile.clone(), vec!["fuzz".into()], &analyze) else {
+            continue;
+        };
+        let mut text = Vec::new();
+        render(&report, Format::Text, &mut text).expect("text render failed");
+        let text = String::from_utf8(text).expect("text output is not UTF-8");
+        if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n') {
+            panic!("raw control character {c:?} in text output");
+        }
+        let mut json = Vec::new();
+        render(&report, Format::Json, &mut json).expect("json render failed");
+        let doc: heapdoc::report::json::JsonReport =
+            serde_json::from_slice(&json).expect("json output does not parse");
+        assert_eq!(doc.sites.len(), report.top.len());
+        let mut again = Vec::new();
+        render(&report, Format::Json, &mut again).expect("json render failed");
+        assert_eq!(json, again, "json render is not deterministic");
+    }
+});
