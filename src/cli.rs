@@ -85,6 +85,10 @@ pub struct FlameArgs {
     #[arg(long, default_value_t = inferno::flamegraph::defaults::MIN_WIDTH, value_name = "PIXELS")]
     pub min_width: f64,
 
+    /// A static SVG without the search-and-zoom script.
+    #[arg(long)]
+    pub no_javascript: bool,
+
     /// Write the folded stacks (`root;...;leaf «cause» value` lines) instead of SVG.
     #[arg(long)]
     pub folded: bool,
@@ -99,6 +103,7 @@ impl FlameArgs {
             lines: self.lines,
             inverted: self.inverted,
             min_width: self.min_width,
+            no_javascript: self.no_javascript,
         }
     }
 }

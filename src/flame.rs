@@ -33,6 +33,9 @@ pub struct FlameOptions {
     pub inverted: bool,
     /// `--min-width`: frames narrower than this many pixels are left out (inferno's option).
     pub min_width: f64,
+    /// `--no-javascript`: a static SVG without inferno's search and zoom script (for
+    /// review systems that strip scripts, and for golden files).
+    pub no_javascript: bool,
 }
 
 impl Default for FlameOptions {
@@ -41,6 +44,7 @@ impl Default for FlameOptions {
             lines: false,
             inverted: false,
             min_width: flamegraph::defaults::MIN_WIDTH,
+            no_javascript: false,
         }
     }
 }
@@ -288,6 +292,7 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
     o.count_name = count_name(unit);
     o.name_type = "Function:".to_string();
     o.min_width = opts.min_width;
+    o.no_javascript = opts.no_javascript;
     o.direction = if opts.inverted {
         Direction::Inverted
     } else {

@@ -258,3 +258,50 @@ fn bare_report_still_works() {
     std::fs::write(&input, hostile_profile()).unwrap();
     heapdoc().arg(&input).assert().success();
 }
+
+/// Golden SVGs (inferno's no-javascript output) for each kind of sample profile: heap, allocs
+/// and CPU. Re-bless with `HEAPDOC_BLESS=1 cargo test --test flame`.
+#[test]
+fn golden_svgs_for_the_samples() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, profile) in [
+        (
+            "flame.json.heap.svg",
+            "samples/profiles/go1.27/json.heap.rate1.pb.gz",
+        ),
+        (
+            "flame.service.allocs.svg",
+            "samples/profiles/go1.27/service.allocs.default.pb.gz",
+        ),
+        (
+            "flame.service.cpu.svg",
+            "samples/profiles/go1.27/service.cpu.window.pb.gz",
+        ),
+    ] {
+        let out = heapdoc()
+            .current_dir(root)
+            .args(["flame", "--no-javascript", profile])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        parse_xml(&text);
+        // inferno keeps a few variable declarations; the interactive handlers are gone.
+        assert!(
+            !text.contains("onclick"),
+            "{name}: --no-javascript left event handlers"
+        );
+        let path = root.join("tests/data/golden").join(name);
+        if std::env::var_os("HEAPDOC_BLESS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{name}: run with HEAPDOC_BLESS=1"));
+        assert!(want == text, "{name} differs from its golden file");
+    }
+}
