@@ -274,7 +274,14 @@ pub fn analyze_with(
     }
     attribution.mark_inline(&profile, sample_index, &order);
     if totals[sample_index] == 0 {
-        if let Some(other) = (0..totals.len()).find(|&i| totals[i] != 0) {
+        // Prefer a type in the same unit (inuse_space -> alloc_space).
+        let unit = profile.sample_type_unit(sample_index);
+        let nonzero = |i: &usize| totals[*i] != 0;
+        let other = (0..totals.len())
+            .filter(nonzero)
+            .find(|&i| profile.sample_type_unit(i) == unit)
+            .or_else(|| (0..totals.len()).find(nonzero));
+        if let Some(other) = other {
             notes.push(format!(
                 "{} totals 0 (inuse values are 0 before the first GC); --sample-index={} shows {}",
                 profile.sample_type_name(sample_index),
