@@ -52,8 +52,11 @@ pub struct ClassifyOptions {
 pub enum Evidence {
     /// A profiler frame on the stack.
     Profiler { function: String },
-    /// The library API the user's code called.
-    Library { function: String },
+    /// The library API the user's code called, and the user's line that called it.
+    Library {
+        function: String,
+        caller: Option<String>,
+    },
     /// The compiler's escape analysis for the allocating line.
     Compiler { message: String },
     /// The runtime entry the allocation went through (CPU profiles).
@@ -80,7 +83,14 @@ impl Evidence {
     pub fn describe(&self) -> String {
         match self {
             Evidence::Profiler { function } => format!("profiler frame {function}"),
-            Evidence::Library { function } => format!("calls {function}"),
+            Evidence::Library {
+                function,
+                caller: Some(caller),
+            } => format!("{caller} calls {function}"),
+            Evidence::Library {
+                function,
+                caller: None,
+            } => format!("calls {function}"),
             Evidence::Compiler { message } => format!("compiler: {message}"),
             Evidence::Runtime { function } => format!("via {function}"),
             Evidence::SourceLine { text } => format!("line: {}", text.trim()),
@@ -355,7 +365,12 @@ fn decide(
             );
             return Some((
                 rules.rules[r as usize].cause,
-                Evidence::Library { function: name(f) },
+                Evidence::Library {
+                    function: name(f),
+                    caller: boundary.map(|u| {
+                        crate::attribute::printable_name(p, &a.sites[frames[u].0 as usize])
+                    }),
+                },
                 note,
             ));
         }

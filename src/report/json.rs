@@ -124,6 +124,8 @@ pub struct JsonEvidence {
     pub kind: String,
     /// The function, compiler message or source line that decided the cause.
     pub detail: String,
+    /// For library evidence: the user's line that called the library (`func file:line`).
+    pub caller: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -228,10 +230,15 @@ pub fn build(r: &Report) -> JsonReport {
                         || JsonEvidence {
                             kind: "none".into(),
                             detail: String::new(),
+                            caller: None,
                         },
                         |sc| JsonEvidence {
                             kind: sc.evidence.kind().into(),
                             detail: evidence_detail(&sc.evidence),
+                            caller: match &sc.evidence {
+                                crate::classify::Evidence::Library { caller, .. } => caller.clone(),
+                                _ => None,
+                            },
                         },
                     ),
                     note: sc.and_then(|sc| sc.note.clone()),
@@ -279,7 +286,7 @@ pub fn build(r: &Report) -> JsonReport {
 fn evidence_detail(e: &crate::classify::Evidence) -> String {
     use crate::classify::Evidence as E;
     match e {
-        E::Profiler { function } | E::Library { function } | E::Runtime { function } => {
+        E::Profiler { function } | E::Library { function, .. } | E::Runtime { function } => {
             function.clone()
         }
         E::Compiler { message } => message.clone(),
