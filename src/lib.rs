@@ -8,9 +8,11 @@ pub mod attribute;
 pub mod classify;
 pub mod cli;
 pub mod decode;
+pub mod diff;
 pub mod fetch;
 pub mod flame;
 pub mod model;
+pub mod output;
 pub mod pb;
 pub mod report;
 pub mod source;
@@ -86,13 +88,52 @@ pub fn load_with(
             bail!("--save {} keeps one fetched profile, but {urls} inputs are URLs; drop --save to keep timestamped copies (see --help)", path.display());
         }
     }
-    let mut profiles = Vec::with_capacity(specs.len());
-    let mut names = Vec::with_capacity(specs.len());
-    for spec in specs {
+    let load_one = |spec: &String| -> Result<(Profile, String)> {
         let input = source::open(spec, opts.max_size, fetch)?;
         let p = decode::decode(&input.bytes, opts).with_context(|| input.name.clone())?;
+        Ok((p, input.name))
+    };
+    // Inputs are read and decoded in parallel (issue 8): worker w takes inputs w, w+k, ...,
+    // and results go back to their input's slot, so the merge order (and the first error
+    // reported) is the command line's whatever the timing.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(specs.len());
+    let mut results: Vec<Option<Result<(Profile, String)>>> = Vec::new();
+    if workers <= 1 {
+        results.extend(specs.iter().map(|s| Some(load_one(s))));
+    } else {
+        results.resize_with(specs.len(), || None);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let load_one = &load_one;
+                    scope.spawn(move || {
+                        (w..specs.len())
+                            .step_by(workers)
+                            .map(|i| (i, load_one(&specs[i])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(done) => {
+                        for (i, r) in done {
+                            results[i] = Some(r);
+                        }
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+    }
+    let mut profiles = Vec::with_capacity(specs.len());
+    let mut names = Vec::with_capacity(specs.len());
+    for r in results {
+        let (p, name) = r.context("an input was not loaded")??;
         profiles.push(p);
-        names.push(input.name);
+        names.push(name);
     }
     let merged = model::merge(profiles).context("merging inputs")?;
     Ok((merged, names))

@@ -1,13 +1,13 @@
 //! The heapdoc binary: parse arguments, run the pipeline, print errors once.
 
-use std::io::{self, Write};
-use std::path::Path;
+use std::io;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use heapdoc::cli::{Cli, Command, FlameArgs};
+use heapdoc::cli::{Cli, Command, DiffArgs, FlameArgs};
+use heapdoc::report::RenderOptions;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -33,8 +33,22 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    if let Some(Command::Flame(flame)) = &cli.cmd {
-        return run_flame(flame);
+    match &cli.cmd {
+        Some(Command::Flame(flame)) => return run_flame(flame),
+        Some(Command::Diff(diff)) => return run_diff(diff),
+        Some(Command::Completions { shell }) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "heapdoc", &mut buf);
+            heapdoc::output::emit(None, &buf)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            heapdoc::output::emit(None, &buf)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     let args = &cli.report;
     let evidence = args.evidence()?;
@@ -45,12 +59,55 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     )?;
     let report = heapdoc::analyze_with(profile, names, &args.analyze_options(), evidence)?;
     // Render fully before writing so an error never leaves a partial report.
+    let opts = RenderOptions {
+        color: args.color(is_file(cli.output.as_deref())),
+    };
     let mut buf = Vec::new();
-    heapdoc::report::render(&report, args.format, &mut buf)?;
-    let mut out = io::stdout().lock();
-    out.write_all(&buf)?;
-    out.flush()?;
+    heapdoc::report::render_with(&report, args.format, opts, &mut buf)?;
+    heapdoc::output::emit(cli.output.as_deref(), &buf)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_file(output: Option<&std::path::Path>) -> bool {
+    output.is_some_and(|p| p.as_os_str() != "-")
+}
+
+fn run_diff(diff: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let args = &diff.analysis;
+    let analyze = |spec: &String, which: &str| -> anyhow::Result<heapdoc::report::Report> {
+        let (profile, names) = heapdoc::load_with(
+            std::slice::from_ref(spec),
+            &args.decode_options(),
+            &args.fetch_options(),
+        )
+        .with_context(|| which.to_string())?;
+        // Both sides get the same options and evidence.
+        heapdoc::analyze_with(profile, names, &args.analyze_options(), args.evidence()?)
+            .with_context(|| which.to_string())
+    };
+    let base = analyze(&diff.base, "BASE")?;
+    let new = analyze(&diff.new, "NEW")?;
+    let d = heapdoc::diff::diff(&base, &new, &diff.diff_options())?;
+    // The rules are checked before anything is written: a rule that cannot apply is a usage
+    // error, and exit 2 writes nothing.
+    let gate = heapdoc::diff::check(&d, &diff.fail_on)?;
+    let opts = RenderOptions {
+        color: args.color(is_file(diff.output.as_deref())),
+    };
+    let mut buf = Vec::new();
+    heapdoc::report::render_diff(&d, args.format, opts, &mut buf)?;
+    heapdoc::output::emit(diff.output.as_deref(), &buf)?;
+    for rule in &gate.unmatched {
+        eprintln!("heapdoc: warning: --fail-on {rule}: its target is in neither profile");
+    }
+    for b in &gate.breaches {
+        eprintln!("heapdoc: {}", b.message);
+    }
+    Ok(if gate.breaches.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_flame(flame: &FlameArgs) -> anyhow::Result<ExitCode> {
@@ -65,46 +122,8 @@ fn run_flame(flame: &FlameArgs) -> anyhow::Result<ExitCode> {
     } else {
         heapdoc::flame::write_svg(&report, &opts, &mut buf)?;
     }
-    match &flame.output {
-        Some(path) if path.as_os_str() != "-" => write_atomically(path, &buf)
-            .with_context(|| format!("-o {}: cannot write", path.display()))?,
-        _ => {
-            let mut out = io::stdout().lock();
-            out.write_all(&buf)?;
-            out.flush()?;
-        }
-    }
+    heapdoc::output::emit(flame.output.as_deref(), &buf)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so readers
-/// see the old file or the whole new one and a failure leaves nothing behind.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, "the output path names no file")
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".heapdoc-{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
