@@ -316,38 +316,50 @@ fn sums(r: &Report) -> Sums {
     let a = &r.attribution;
     let c = &r.classification;
     let sampling = Sampling::of(r);
+    // Per cause id and per site id while walking the samples: nothing allocated per sample.
     let mut total = Acc::default();
-    let mut causes: BTreeMap<String, (Acc, String)> = BTreeMap::new();
-    let mut by_site: BTreeMap<SiteId, Acc> = BTreeMap::new();
+    let mut by_cause = vec![Acc::default(); c.rules.causes.len()];
+    let mut by_site = vec![Acc::default(); a.sites.len()];
     for i in 0..p.samples.len() {
         let values = p.samples.values(i);
         let x = values[r.sample_index] as f64;
         let var = sampling.variance(x, values);
         total.value += x;
         total.var += var;
-        let cause = c.cause(c.sample_cause[i]);
-        let e = causes
-            .entry(cause.name.clone())
-            .or_insert_with(|| (Acc::default(), cause.advice.clone()));
-        e.0.value += x;
-        e.0.var += var;
+        let e = &mut by_cause[c.sample_cause[i].0 as usize];
+        e.value += x;
+        e.var += var;
         let site = a.sample_site[i];
         if site != SiteId::NONE {
-            let e = by_site.entry(site).or_default();
+            let e = &mut by_site[site.0 as usize];
             e.value += x;
             e.var += var;
         }
     }
+    let mut causes: BTreeMap<String, (Acc, String)> = BTreeMap::new();
+    for (id, acc) in by_cause.into_iter().enumerate() {
+        if acc.value != 0.0 {
+            let cause = &c.rules.causes[id];
+            let e = causes
+                .entry(cause.name.clone())
+                .or_insert_with(|| (Acc::default(), cause.advice.clone()));
+            e.0.value += acc.value;
+            e.0.var += acc.var;
+        }
+    }
     // Sites are matched across profiles by their strings, not their ids.
     let mut sites: BTreeMap<SiteKey, (Acc, String)> = BTreeMap::new();
-    for (id, acc) in by_site {
-        let s = &a.sites[id.0 as usize];
+    for (id, acc) in by_site.into_iter().enumerate() {
+        if acc.value == 0.0 && acc.var == 0.0 {
+            continue;
+        }
+        let s = &a.sites[id];
         let function = match p.str(s.name) {
             "" => "<unknown>".to_string(),
             f => f.to_string(),
         };
         let key = (function, p.str(s.file).to_string(), s.line);
-        let cause = c.site_cause[id.0 as usize].as_ref().map_or_else(
+        let cause = c.site_cause[id].as_ref().map_or_else(
             || "unclassified".to_string(),
             |sc| c.cause(sc.cause).name.clone(),
         );

@@ -58,7 +58,9 @@ fn golden(name: &str, got: &[u8]) {
     let want = std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; run with HEAPDOC_BLESS=1", path.display()));
     if want != got {
-        let _ = std::fs::write(path.with_extension("actual"), got);
+        let mut actual = path.clone().into_os_string();
+        actual.push(".actual");
+        let _ = std::fs::write(&actual, got);
         panic!(
             "{} differs from the output (written next to it as .actual); HEAPDOC_BLESS=1 re-blesses",
             path.display()
