@@ -540,3 +540,36 @@ fn completions_man_and_version() {
         .code(0)
         .stdout(predicates::str::contains("Var(X) = X^2 / n"));
 }
+
+#[test]
+fn diff_writes_atomically_and_colors_only_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("diff.json");
+    diff_cmd(
+        "service.allocs.rate1.pb.gz",
+        "service-fixed.allocs.rate1.pb.gz",
+    )
+    .args(["--format", "json", "--color", "always", "-o"])
+    .arg(&out)
+    .assert()
+    .code(0)
+    .stdout("");
+    let written = std::fs::read(&out).unwrap();
+    let want = render_diff(
+        &diff(
+            "service.allocs.rate1.pb.gz",
+            "service-fixed.allocs.rate1.pb.gz",
+        ),
+        Format::Json,
+    );
+    assert!(written == want);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    diff_cmd(
+        "service.allocs.rate1.pb.gz",
+        "service-fixed.allocs.rate1.pb.gz",
+    )
+    .args(["--color", "always"])
+    .assert()
+    .code(0)
+    .stdout(predicates::str::contains("\x1b[32mimproved"));
+}
