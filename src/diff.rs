@@ -198,6 +198,15 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// How `none` normalization reads in a report: raw values, and why when auto chose it.
+    pub fn normalize_none_reason(&self) -> &'static str {
+        if self.base.duration_nanos <= 0 || self.new.duration_nanos <= 0 {
+            "none (raw values: a profile has no duration; --normalize total compares shares)"
+        } else {
+            "none (raw values)"
+        }
+    }
+
     /// Unit of the normalized values: `bytes/s` when per second.
     pub fn value_unit(&self) -> String {
         if self.normalize == Normalize::Seconds {

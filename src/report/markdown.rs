@@ -358,7 +358,7 @@ pub fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
         crate::diff::Normalize::Total => {
             format!("NEW scaled by {:.4} to BASE's total", d.new.factor)
         }
-        _ => "none (raw values)".to_string(),
+        _ => d.normalize_none_reason().to_string(),
     };
     writeln!(w, "- Normalization: {norm}.")?;
     writeln!(
