@@ -25,13 +25,23 @@ Examples:
   curl -s localhost:6060/debug/pprof/heap | heapdoc -
   heapdoc pod1.pb.gz pod2.pb.gz             merge (sum) several profiles
   heapdoc flame allocs.pb.gz -o flame.svg    flame graph, allocation sites colored by cause
+  heapdoc --format markdown -o summary.md allocs.pb.gz
+                                             a PR-ready summary, written atomically
+  heapdoc diff base.pb.gz new.pb.gz          what changed, per cause and per site
+  heapdoc diff --fail-on 'total>+10%' --fail-on 'cause:json>+5%' base.pb.gz new.pb.gz
+                                             CI gate: exit 1 naming each breached rule
+  heapdoc completions bash > heapdoc.bash    shell completions (bash, zsh, fish, ...)
+  heapdoc man > heapdoc.1                    the man page
 
 Fetched profiles are kept as fetched in $HEAPDOC_SAVE_DIR, else ~/.heapdoc/profiles, named
 heapdoc.<host_port>.<endpoint>.<UTC time>.pb.gz (--save FILE, --no-save). A bearer token in
 $HEAPDOC_BEARER_TOKEN is sent as `Authorization: Bearer ...`. Proxies come from ALL_PROXY,
 HTTPS_PROXY, HTTP_PROXY and NO_PROXY.
 
-Exit codes: 0 ok, 2 bad input or usage.";
+Color: --color auto (the default) colors text output only on a terminal and never when
+NO_COLOR is set; JSON and Markdown are never colored.
+
+Exit codes: 0 ok, 1 a --fail-on rule of `heapdoc diff` was breached, 2 bad input or usage.";
 
 #[derive(Parser, Debug, PartialEq)]
 #[command(
@@ -59,6 +69,114 @@ pub enum Command {
     /// Annotated source of the functions matching REGEX: each line's allocation, cause and
     /// the compiler's reason (pprof's list, plus why).
     List(ListArgs),
+    /// Compare two profiles (or merged sets): per cause and per site deltas, new and vanished
+    /// sites, with changes inside the sampling error left out; --fail-on gates CI.
+    #[command(after_help = DIFF_HELP)]
+    Diff(DiffArgs),
+    /// Print a shell completion script for heapdoc (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print heapdoc's man page (roff), generated from the same definitions as --help.
+    Man,
+}
+
+const DIFF_HELP: &str = "\
+Sampling error: Go samples heap allocations as a Poisson process, on average one every
+`period` bytes (MemProfileRate, 512 KiB by default), and scales each record up by 1/p, where
+p = 1 - exp(-s/period) is the chance an object of s bytes is sampled. A record of scaled value
+X, scaled object count O and average object size s = space/O holds n = O * p sampled objects.
+The two profiles come from two runs whose allocation counts vary too: taking each count as
+Poisson, the sampled count is Poisson as well, and Var(X) = X^2 / n, a relative standard
+error of 1/sqrt(n) (n = O for rate-1 profiles). Variances add over the records of a site or
+cause and over the two profiles: SE(delta) = sqrt(Var_base + Var_new), both scaled like the
+values by the normalization. A change counts only when |delta| > K * SE(delta) (--sigma K).
+CPU profiles count Poisson samples (Var = value * period); other profiles are taken as exact.
+
+Normalization (--normalize): auto = per second when both profiles have a duration
+(duration_nanos, e.g. ?seconds=N delta profiles), else none; total = NEW scaled to BASE's
+total; none = raw values.
+
+--fail-on RULE (repeatable): TARGET>+LIMIT, where TARGET is `total`, `cause:NAME`, or
+`site:FILE:LINE` (FILE matched as a path suffix) or `site:FUNCTION` (exact name, all its
+lines summed), and LIMIT is a percentage (`10%`), bytes (`512B`, `64KiB`, `1MiB`, `1GiB`; KB,
+MB, GB are powers of 1000) or a plain count. A rule is breached when its target grew by more
+than LIMIT and the growth is significant (beyond K standard errors). Per-second normalization
+makes amounts per second. Breached rules are printed on stderr, one line each, after the
+report, and the exit code is 1.
+
+Examples:
+  heapdoc diff base.pb.gz new.pb.gz
+  heapdoc diff --format markdown -o diff.md base.pb.gz new.pb.gz
+  heapdoc diff --fail-on 'total>+10%' --fail-on 'site:handler.go:42>+1MiB' base.pb.gz new.pb.gz
+
+Exit codes: 0 no rule breached, 1 a --fail-on rule breached, 2 bad input or usage.";
+
+#[derive(Args, Debug, PartialEq)]
+pub struct DiffArgs {
+    /// The baseline profile (a path, `-` or a URL, as for the report).
+    #[arg(value_name = "BASE")]
+    pub base: String,
+
+    /// The profile compared with the baseline.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+
+    /// How the two profiles are made comparable (see below).
+    #[arg(long, value_enum, default_value_t = NormalizeArg::Auto)]
+    pub normalize: NormalizeArg,
+
+    /// A change counts only when it exceeds K standard errors of the sampling error.
+    #[arg(long, value_name = "K", default_value_t = 3.0, value_parser = parse_sigma)]
+    pub sigma: f64,
+
+    /// CI gate rule, e.g. 'total>+10%', 'cause:json>+5%', 'site:handler.go:42>+1MiB'
+    /// (repeatable); exit 1 when one is breached.
+    #[arg(long = "fail-on", value_name = "RULE", value_parser = parse_rule)]
+    pub fail_on: Vec<crate::diff::Rule>,
+
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NormalizeArg {
+    /// Per second when both durations are known, else none.
+    Auto,
+    /// Values per second of profile duration (both profiles need a duration).
+    Seconds,
+    /// NEW scaled so its total equals BASE's total.
+    Total,
+    /// Raw values.
+    None,
+}
+
+fn parse_sigma(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(k) if k.is_finite() && k >= 0.0 => Ok(k),
+        _ => Err(format!("{s:?} is not a number of standard errors (>= 0)")),
+    }
+}
+
+fn parse_rule(s: &str) -> Result<crate::diff::Rule, String> {
+    s.parse()
+}
+
+impl DiffArgs {
+    pub fn diff_options(&self) -> crate::diff::DiffOptions {
+        use crate::diff::Normalize;
+        crate::diff::DiffOptions {
+            normalize: match self.normalize {
+                NormalizeArg::Auto => Normalize::Auto,
+                NormalizeArg::Seconds => Normalize::Seconds,
+                NormalizeArg::Total => Normalize::Total,
+                NormalizeArg::None => Normalize::None,
+            },
+            sigma: self.sigma,
+            top: self.analysis.top,
+        }
+    }
 }
 
 #[derive(Args, Debug, PartialEq)]
@@ -117,6 +235,25 @@ pub struct ReportArgs {
     #[arg(required = true, value_name = "PROFILE")]
     pub profiles: Vec<String>,
 
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// `heapdoc diff` reads two inputs with the same flags as the report.
+impl std::ops::Deref for ReportArgs {
+    type Target = AnalysisArgs;
+    fn deref(&self) -> &AnalysisArgs {
+        &self.analysis
+    }
+}
+
+/// The analysis and output flags shared by the report, `flame` and `diff`.
+#[derive(Args, Debug, PartialEq)]
+pub struct AnalysisArgs {
+    /// Color text output: auto = only on a terminal and when NO_COLOR is unset.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+
     /// Sample type to report (pprof's names, e.g. alloc_space, inuse_space, alloc_objects, cpu).
     /// Default: alloc_space for Go heap/allocs profiles, else the profile's default, else the last.
     #[arg(long, value_name = "NAME")]
@@ -161,8 +298,8 @@ pub struct ReportArgs {
 
     /// Subtract this profile first (pprof's -base): with two allocs snapshots of the same
     /// process, what was allocated in between; the duration is the time between them.
-    #[arg(long, value_name = "PROFILE")]
-    pub base: Option<String>,
+    #[arg(long = "base", id = "base_profile", value_name = "PROFILE")]
+    pub base_profile: Option<String>,
 
     /// A CPU profile of the same service and window: estimate each site's and cause's CPU
     /// cost. Method (an estimate): allocation CPU is the time under runtime.mallocgc*
@@ -196,8 +333,10 @@ pub struct ReportArgs {
     /// the standard library and the module cache.
     #[arg(long, value_name = "PREFIX")]
     pub module: Vec<String>,
-    /// Write the report to FILE instead of stdout, atomically (a temporary file in the same
-    /// directory, renamed into place): a failed run never leaves a partial FILE.
+
+    /// Write the output (report, flame graph, listing, diff) to FILE instead of stdout,
+    /// atomically (a temporary file in the same directory, renamed into place): a failed run
+    /// never leaves a partial FILE. Text is then never colored.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
@@ -272,12 +411,33 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GranularityArg {
     Lines,
     Functions,
 }
 
-impl ReportArgs {
+impl AnalysisArgs {
+    /// Whether text output is colored: `always`, or `auto` when writing to a terminal
+    /// (not to a `-o` file) and NO_COLOR is unset or empty (no-color.org).
+    pub fn color(&self, to_file: bool) -> bool {
+        match self.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                !to_file
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+
     pub fn decode_options(&self) -> DecodeOptions {
         DecodeOptions {
             max_size: self.max_size,
@@ -444,6 +604,52 @@ mod tests {
         assert_eq!(f.report.output, None);
         assert_eq!(f.flame_options(), crate::flame::FlameOptions::default());
         assert_eq!(f.report.analyze_options(), AnalyzeOptions::default());
+    }
+
+    #[test]
+    fn bare_diff_parse_gives_the_defaults() {
+        let cli = Cli::try_parse_from(["heapdoc", "diff", "a.pb.gz", "b.pb.gz"]).unwrap();
+        let Some(Command::Diff(d)) = cli.cmd else {
+            panic!("no diff subcommand: {cli:?}");
+        };
+        assert_eq!((d.base.as_str(), d.new.as_str()), ("a.pb.gz", "b.pb.gz"));
+        assert_eq!(d.diff_options(), crate::diff::DiffOptions::default());
+        assert_eq!(d.analysis.analyze_options(), AnalyzeOptions::default());
+        assert!(d.fail_on.is_empty());
+        assert_eq!(d.analysis.output, None);
+    }
+
+    #[test]
+    fn diff_flags_are_validated_at_parse_time() {
+        let cli = Cli::try_parse_from([
+            "heapdoc",
+            "diff",
+            "--fail-on",
+            "total>+10%",
+            "--fail-on",
+            "cause:json>+1MiB",
+            "--sigma",
+            "2",
+            "--normalize",
+            "total",
+            "a",
+            "b",
+        ])
+        .unwrap();
+        let Some(Command::Diff(d)) = cli.cmd else {
+            panic!("no diff subcommand");
+        };
+        assert_eq!(d.fail_on.len(), 2);
+        assert_eq!(d.diff_options().sigma, 2.0);
+        for args in [
+            &["heapdoc", "diff", "--fail-on", "total", "a", "b"][..],
+            &["heapdoc", "diff", "--sigma", "-1", "a", "b"],
+            &["heapdoc", "diff", "a"],
+            &["heapdoc", "--color", "sometimes", "a"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert!(e.use_stderr(), "{args:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod classify;
 pub mod cli;
 pub mod cost;
 pub mod decode;
+pub mod diff;
 pub mod fetch;
 pub mod flame;
 pub mod model;
@@ -116,13 +117,52 @@ pub fn load_with(
             bail!("--save {} keeps one fetched profile, but {urls} inputs are URLs; drop --save to keep timestamped copies (see --help)", path.display());
         }
     }
-    let mut profiles = Vec::with_capacity(specs.len());
-    let mut names = Vec::with_capacity(specs.len());
-    for spec in specs {
+    let load_one = |spec: &String| -> Result<(Profile, String)> {
         let input = source::open(spec, opts.max_size, fetch)?;
         let p = decode::decode(&input.bytes, opts).with_context(|| input.name.clone())?;
+        Ok((p, input.name))
+    };
+    // Inputs are read and decoded in parallel (issue 8): worker w takes inputs w, w+k, ...,
+    // and results go back to their input's slot, so the merge order (and the first error
+    // reported) is the command line's whatever the timing.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(specs.len());
+    let mut results: Vec<Option<Result<(Profile, String)>>> = Vec::new();
+    if workers <= 1 {
+        results.extend(specs.iter().map(|s| Some(load_one(s))));
+    } else {
+        results.resize_with(specs.len(), || None);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let load_one = &load_one;
+                    scope.spawn(move || {
+                        (w..specs.len())
+                            .step_by(workers)
+                            .map(|i| (i, load_one(&specs[i])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(done) => {
+                        for (i, r) in done {
+                            results[i] = Some(r);
+                        }
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+    }
+    let mut profiles = Vec::with_capacity(specs.len());
+    let mut names = Vec::with_capacity(specs.len());
+    for r in results {
+        let (p, name) = r.context("an input was not loaded")??;
         profiles.push(p);
-        names.push(input.name);
+        names.push(name);
     }
     let merged = model::merge(profiles).context("merging inputs")?;
     Ok((merged, names))
@@ -328,11 +368,11 @@ pub fn analyze_with(
 
 /// The whole default report from command-line arguments: load (subtracting `--base`),
 /// analyze, and add the cost estimate (`--cpu`) and rates (`--requests`, `--rps`).
-pub fn run_report(args: &cli::ReportArgs) -> Result<Report> {
+pub fn run_report(profiles: &[String], args: &cli::AnalysisArgs) -> Result<Report> {
     let evidence = args.evidence()?;
     let (decode, fetch) = (args.decode_options(), args.fetch_options());
-    let (mut profile, names) = load_with(&args.profiles, &decode, &fetch)?;
-    if let Some(base) = &args.base {
+    let (mut profile, names) = load_with(profiles, &decode, &fetch)?;
+    if let Some(base) = &args.base_profile {
         let (b, _) = load_with(std::slice::from_ref(base), &decode, &fetch)?;
         profile = model::subtract(profile, b).with_context(|| format!("--base {base}"))?;
     }

@@ -1,14 +1,14 @@
 //! The heapdoc binary: parse arguments, run the pipeline, print errors once.
 
-use std::io::{self, Write};
-use std::path::Path;
+use std::io;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use heapdoc::cli::{Cli, Command};
+use heapdoc::cli::{AnalysisArgs, Cli, Command, DiffArgs};
 use heapdoc::report::text::escape_terminal;
+use heapdoc::report::RenderOptions;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -39,9 +39,20 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Every command renders fully before writing, so an error never leaves a partial output.
     let mut buf = Vec::new();
-    let args = match &cli.cmd {
+    let args: &AnalysisArgs = match &cli.cmd {
+        Some(Command::Diff(diff)) => return run_diff(diff),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut Cli::command(), "heapdoc", &mut buf);
+            heapdoc::output::emit(None, &buf)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+            heapdoc::output::emit(None, &buf)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Flame(flame)) => {
-            let report = heapdoc::run_report(&flame.report)?;
+            let report = heapdoc::run_report(&flame.report.profiles, &flame.report)?;
             let opts = flame.flame_options();
             if flame.folded {
                 heapdoc::flame::write_folded(&report, &opts, &mut buf)?;
@@ -51,7 +62,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             &flame.report
         }
         Some(Command::List(list)) => {
-            let report = heapdoc::run_report(&list.report)?;
+            let report = heapdoc::run_report(&list.report.profiles, &list.report)?;
             if heapdoc::report::list::render(&report, &list.regex.0, &mut buf)? == 0 {
                 anyhow::bail!(
                     "no function with allocation sites matches {:?}",
@@ -61,27 +72,52 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             &list.report
         }
         None => {
-            let report = heapdoc::run_report(&cli.report)?;
-            heapdoc::report::render(&report, cli.report.format, &mut buf)?;
-            &cli.report
+            let args = &cli.report;
+            let report = heapdoc::run_report(&args.profiles, args)?;
+            let opts = RenderOptions {
+                color: args.color(is_file(args.output.as_deref())),
+            };
+            heapdoc::report::render_with(&report, args.format, opts, &mut buf)?;
+            args
         }
     };
-    emit(args.output.as_deref(), &buf)?;
+    heapdoc::output::emit(args.output.as_deref(), &buf)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the rendered output to `-o FILE` atomically, or to stdout.
-fn emit(path: Option<&Path>, buf: &[u8]) -> anyhow::Result<()> {
-    match path {
-        Some(path) if path.as_os_str() != "-" => heapdoc::output::write_atomic(path, buf)
-            .with_context(|| format!("-o {}", path.display())),
-        _ => {
-            let mut out = io::stdout().lock();
-            out.write_all(buf)?;
-            out.flush()?;
-            Ok(())
-        }
+fn is_file(output: Option<&std::path::Path>) -> bool {
+    output.is_some_and(|p| p.as_os_str() != "-")
+}
+
+fn run_diff(diff: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let args = &diff.analysis;
+    // Both sides get the same options and evidence.
+    let base = heapdoc::run_report(std::slice::from_ref(&diff.base), args).context("BASE")?;
+    let new = heapdoc::run_report(std::slice::from_ref(&diff.new), args).context("NEW")?;
+    let d = heapdoc::diff::diff(&base, &new, &diff.diff_options())?;
+    // The rules are checked before anything is written: a rule that cannot apply is a usage
+    // error, and exit 2 writes nothing.
+    let gate = heapdoc::diff::check(&d, &diff.fail_on)?;
+    let opts = RenderOptions {
+        color: args.color(is_file(args.output.as_deref())),
+    };
+    let mut buf = Vec::new();
+    heapdoc::report::render_diff(&d, args.format, opts, &mut buf)?;
+    heapdoc::output::emit(args.output.as_deref(), &buf)?;
+    for rule in &gate.unmatched {
+        eprintln!(
+            "heapdoc: warning: --fail-on {}: its target is in neither profile",
+            escape_terminal(&rule.to_string())
+        );
     }
+    for b in &gate.breaches {
+        eprintln!("heapdoc: {}", escape_terminal(&b.message));
+    }
+    Ok(if gate.breaches.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

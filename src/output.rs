@@ -1,4 +1,4 @@
-//! Where a rendered report goes: stdout, or a file written atomically (`-o/--output`).
+//! Where a rendered output goes: stdout, or a file written atomically (`-o/--output`).
 //! With `source`, the only module that touches files (DESIGN.md: I/O only at the two ends).
 
 use std::io::Write;
@@ -35,4 +35,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("{name}: cannot replace"))?;
     Ok(())
+}
+
+/// Writes a fully rendered output to `-o FILE` (atomically) or, without one or with `-o -`,
+/// to stdout. The error names the flag.
+pub fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match output {
+        Some(path) if path.as_os_str() != "-" => {
+            write_atomic(path, bytes).with_context(|| format!("-o {}", path.display()))
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
 }

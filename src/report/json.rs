@@ -300,3 +300,142 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     writeln!(w)?;
     Ok(())
 }
+
+/// `heapdoc diff --format json`: its own document, with its own `schema_version`.
+pub const DIFF_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonDiff {
+    pub schema_version: u32,
+    /// Always "diff", to tell the document from a report.
+    pub document: String,
+    /// Profile kind of NEW (heap, allocs, cpu, ...).
+    pub kind: String,
+    /// The sample type compared.
+    pub sample_index: String,
+    /// Unit of every value below: the sample type's unit, `/s` appended when per second.
+    pub unit: String,
+    /// seconds, total or none: the normalization applied.
+    pub normalize: String,
+    /// Standard errors a change must exceed to be significant.
+    pub sigma: f64,
+    pub base: JsonDiffSide,
+    pub new: JsonDiffSide,
+    pub total: JsonDelta,
+    /// Every cause in either profile, by |delta| descending, then name.
+    pub causes: Vec<JsonCauseDelta>,
+    /// Every site in either profile: significant changes first, then |delta| descending,
+    /// then function, file, line.
+    pub sites: Vec<JsonSiteDelta>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonDiffSide {
+    pub inputs: Vec<String>,
+    /// Raw (unnormalized) total of the sample type.
+    pub total: i64,
+    pub duration_nanos: i64,
+    pub period: i64,
+    /// Factor this side's values were multiplied by.
+    pub factor: f64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonDelta {
+    pub base: f64,
+    pub new: f64,
+    /// new - base.
+    pub delta: f64,
+    /// delta / |base|; null when base is 0.
+    pub relative: Option<f64>,
+    /// Standard error of delta from sampling.
+    pub stderr: f64,
+    /// |delta| > sigma * stderr.
+    pub significant: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCauseDelta {
+    pub cause: String,
+    /// regressed, improved, new, vanished or unchanged.
+    pub status: String,
+    pub change: JsonDelta,
+    pub advice: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSiteDelta {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    /// Dominant cause in NEW (in BASE for vanished sites).
+    pub cause: String,
+    pub status: String,
+    pub change: JsonDelta,
+}
+
+fn json_delta(d: &crate::diff::Delta) -> JsonDelta {
+    JsonDelta {
+        base: d.base,
+        new: d.new,
+        delta: d.delta,
+        relative: d.relative,
+        stderr: d.stderr,
+        significant: d.significant,
+    }
+}
+
+pub fn build_diff(d: &crate::diff::Diff) -> JsonDiff {
+    let side = |s: &crate::diff::Side| JsonDiffSide {
+        inputs: s.inputs.clone(),
+        total: s.total,
+        duration_nanos: s.duration_nanos,
+        period: s.period,
+        factor: s.factor,
+    };
+    JsonDiff {
+        schema_version: DIFF_SCHEMA_VERSION,
+        document: "diff".into(),
+        kind: d.kind.name().to_string(),
+        sample_index: d.sample_index.clone(),
+        unit: d.value_unit(),
+        normalize: d.normalize.name().to_string(),
+        sigma: d.sigma,
+        base: side(&d.base),
+        new: side(&d.new),
+        total: json_delta(&d.total),
+        causes: d
+            .causes
+            .iter()
+            .map(|c| JsonCauseDelta {
+                cause: c.cause.clone(),
+                status: c.status.name().to_string(),
+                change: json_delta(&c.delta),
+                advice: c.advice.clone(),
+            })
+            .collect(),
+        sites: d
+            .sites
+            .iter()
+            .map(|s| JsonSiteDelta {
+                function: s.function.clone(),
+                file: s.file.clone(),
+                line: s.line,
+                cause: s.cause.clone(),
+                status: s.status.name().to_string(),
+                change: json_delta(&s.delta),
+            })
+            .collect(),
+    }
+}
+
+pub fn render_diff(d: &crate::diff::Diff, w: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &build_diff(d))?;
+    writeln!(w)?;
+    Ok(())
+}

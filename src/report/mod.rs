@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod list;
+pub mod markdown;
 pub mod text;
 
 use std::io::Write;
@@ -19,6 +20,15 @@ pub enum Format {
     #[default]
     Text,
     Json,
+    /// A PR-ready summary (GitHub-flavored Markdown tables, a collapsible evidence section).
+    Markdown,
+}
+
+/// How a report is rendered, beyond its format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// ANSI color in text output (cause names, statuses). Never used by JSON or Markdown.
+    pub color: bool,
 }
 
 /// Everything a report shows, computed once by [`crate::analyze`].
@@ -88,11 +98,59 @@ impl Report {
     }
 }
 
-/// Renders `report` in `format` to `w`.
+/// Renders `report` in `format` to `w`, without color.
 pub fn render(report: &Report, format: Format, w: &mut dyn Write) -> Result<()> {
+    render_with(report, format, RenderOptions::default(), w)
+}
+
+/// Renders `report` in `format` to `w`.
+pub fn render_with(
+    report: &Report,
+    format: Format,
+    opts: RenderOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
     match format {
-        Format::Text => text::render(report, w),
+        Format::Text => text::render_with(report, opts, w),
         Format::Json => json::render(report, w),
+        Format::Markdown => markdown::render(report, w),
+    }
+}
+
+/// Renders a [`crate::diff::Diff`] in `format` to `w`.
+pub fn render_diff(
+    d: &crate::diff::Diff,
+    format: Format,
+    opts: RenderOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
+    match format {
+        Format::Text => text::render_diff(d, opts, w),
+        Format::Json => json::render_diff(d, w),
+        Format::Markdown => markdown::render_diff(d, w),
+    }
+}
+
+/// [`human`] for a normalized (fractional) value; a `/s` suffix on the unit is kept.
+pub fn human_f(v: f64, unit: &str) -> String {
+    let (base, per) = match unit.strip_suffix("/s") {
+        Some(u) => (u, "/s"),
+        None => (unit, ""),
+    };
+    let r = v.round();
+    let r = if r.is_finite() {
+        r.clamp(i64::MIN as f64, i64::MAX as f64) as i64
+    } else {
+        0
+    };
+    format!("{}{per}", human(r, base))
+}
+
+/// A relative change as `+12.34%`, or `new` when the base was 0.
+pub fn relative(r: Option<f64>) -> String {
+    match r {
+        Some(r) => format!("{:+.2}%", r * 100.0),
+        None => "new".to_string(),
     }
 }
 

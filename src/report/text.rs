@@ -4,8 +4,29 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{group, human, percent, Report};
+use super::{group, human, human_f, percent, relative, RenderOptions, Report};
 use crate::attribute::display_name;
+use crate::diff::{signed, Diff, Status};
+
+/// ANSI SGR codes: color is decoration only (cause names, statuses), never information.
+const CAUSE_COLOR: &str = "36"; // cyan
+
+/// `s` wrapped in an SGR color when `on`.
+fn paint(s: &str, code: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn status_color(s: Status) -> &'static str {
+    match s {
+        Status::Regressed | Status::New => "31",
+        Status::Improved | Status::Vanished => "32",
+        Status::Unchanged => "2",
+    }
+}
 
 /// Escapes control characters (ANSI escapes, NUL, C1 controls) so a crafted function name
 /// cannot drive the terminal.
@@ -24,7 +45,13 @@ pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Renders without color.
 pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
+    render_with(r, RenderOptions::default(), w)
+}
+
+pub fn render_with(r: &Report, opts: RenderOptions, w: &mut dyn Write) -> Result<()> {
+    let color = opts.color;
     let p = &r.profile;
     let inputs: Vec<_> = r
         .inputs
@@ -81,7 +108,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     }
     // Causes explain allocations; for other profiles the allocation share is the CPU section.
     if r.kind.is_memory() {
-        render_causes(r, w)?;
+        render_causes(r, color, w)?;
     }
     render_cpu(r, w)?;
     render_cost(r, w)?;
@@ -144,22 +171,29 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
             widths[c] = widths[c].max(cell.chars().count());
         }
     }
-    let line = |cells: &[&str]| -> String {
+    let cause_col = causes.then(|| ncols - 2);
+    let line = |cells: &[&str], paint_cause: bool| -> String {
         let mut out = String::new();
         for (c, cell) in cells.iter().enumerate() {
             if c + 1 == ncols {
                 out.push_str(cell);
             } else {
-                out.push_str(&format!("{:>width$}  ", cell, width = widths[c]));
+                let padded = format!("{:>width$}", cell, width = widths[c]);
+                if paint_cause && Some(c) == cause_col {
+                    out.push_str(&paint(&padded, CAUSE_COLOR, color));
+                } else {
+                    out.push_str(&padded);
+                }
+                out.push_str("  ");
             }
         }
         out
     };
-    writeln!(w, "{}", line(&header))?;
+    writeln!(w, "{}", line(&header, false))?;
     let indent = " ".repeat(widths[..ncols - 1].iter().map(|w| w + 2).sum());
     for (row, &id) in rows.iter().zip(&r.top) {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        writeln!(w, "{}", line(&cells))?;
+        writeln!(w, "{}", line(&cells, true))?;
         if let Some(sc) = &r.classification.site_cause[id.0 as usize] {
             writeln!(
                 w,
@@ -293,7 +327,7 @@ fn render_cost(r: &Report, w: &mut dyn Write) -> Result<()> {
 }
 
 /// The causes table: value, share, objects, sites and advice per cause.
-fn render_causes(r: &Report, w: &mut dyn Write) -> Result<()> {
+fn render_causes(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
     let c = &r.classification;
     let order = c.cause_order();
     if order.is_empty() {
@@ -329,15 +363,19 @@ fn render_causes(r: &Report, w: &mut dyn Write) -> Result<()> {
             widths[i] = widths[i].max(cell.chars().count());
         }
     }
-    let fmt_row = |cells: [&str; 5]| {
+    let fmt_row = |cells: [&str; 5], paint_cause: bool| {
+        let first = format!("{:<w0$}", cells[0], w0 = widths[0]);
         format!(
-            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
-            cells[0],
+            "{}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
+            if paint_cause {
+                paint(&first, CAUSE_COLOR, color)
+            } else {
+                first
+            },
             cells[1],
             cells[2],
             cells[3],
             cells[4],
-            w0 = widths[0],
             w1 = widths[1],
             w2 = widths[2],
             w3 = widths[3],
@@ -347,19 +385,22 @@ fn render_causes(r: &Report, w: &mut dyn Write) -> Result<()> {
     writeln!(
         w,
         "{}",
-        fmt_row([
-            header[0],
-            &escape_terminal(header[1]),
-            header[2],
-            header[3],
-            header[4]
-        ])
+        fmt_row(
+            [
+                header[0],
+                &escape_terminal(header[1]),
+                header[2],
+                header[3],
+                header[4]
+            ],
+            false
+        )
     )?;
     for row in &rows {
         writeln!(
             w,
             "{}",
-            fmt_row([&row[0], &row[1], &row[2], &row[3], &row[4]])
+            fmt_row([&row[0], &row[1], &row[2], &row[3], &row[4]], true)
         )?;
     }
     if order.iter().any(|&id| r.is_excluded(id)) {
@@ -375,10 +416,192 @@ fn render_causes(r: &Report, w: &mut dyn Write) -> Result<()> {
         writeln!(
             w,
             "  {}: {}",
-            escape_terminal(&cause.name),
+            paint(&escape_terminal(&cause.name), CAUSE_COLOR, color),
             escape_terminal(&cause.advice)
         )?;
     }
     writeln!(w)?;
+    Ok(())
+}
+
+/// Right-aligned columns, the last one left as is; `paint[c]` colors cell c of data rows.
+fn table(
+    header: &[&str],
+    rows: &[(Vec<String>, Option<&'static str>)],
+    paint_col: usize,
+    color: bool,
+    w: &mut dyn Write,
+) -> Result<()> {
+    let ncols = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for (row, _) in rows {
+        for (c, cell) in row.iter().enumerate().take(ncols - 1) {
+            widths[c] = widths[c].max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String], code: Option<&str>| {
+        let mut out = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            if c + 1 == ncols {
+                out.push_str(cell);
+                continue;
+            }
+            let padded = if c == 0 {
+                format!("{:<width$}", cell, width = widths[c])
+            } else {
+                format!("{:>width$}", cell, width = widths[c])
+            };
+            match code {
+                Some(code) if c == paint_col => out.push_str(&paint(&padded, code, color)),
+                _ => out.push_str(&padded),
+            }
+            out.push_str("  ");
+        }
+        out.trim_end().to_string()
+    };
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    writeln!(w, "{}", line(&header, None))?;
+    for (row, code) in rows {
+        writeln!(w, "{}", line(row, *code))?;
+    }
+    Ok(())
+}
+
+/// The diff of two profiles: totals, causes, then the sites that changed most.
+pub fn render_diff(d: &Diff, opts: RenderOptions, w: &mut dyn Write) -> Result<()> {
+    let color = opts.color;
+    let unit = d.value_unit();
+    let h = |v: f64| human_f(v, &unit);
+    writeln!(w, "heapdoc diff of {}", escape_terminal(&d.sample_index))?;
+    for (label, side) in [("Base", &d.base), ("New ", &d.new)] {
+        let inputs: Vec<_> = side
+            .inputs
+            .iter()
+            .map(|s| escape_terminal(s).into_owned())
+            .collect();
+        write!(
+            w,
+            "{label}: {} (total {}",
+            inputs.join(", "),
+            human(side.total, &d.unit)
+        )?;
+        if side.duration_nanos > 0 {
+            write!(w, " over {}", human(side.duration_nanos, "nanoseconds"))?;
+        }
+        writeln!(w, ")")?;
+    }
+    let norm = match d.normalize {
+        crate::diff::Normalize::Seconds => "per second of each profile's duration".to_string(),
+        crate::diff::Normalize::Total => {
+            format!("NEW scaled by {:.4} to BASE's total", d.new.factor)
+        }
+        _ => d.normalize_none_reason().to_string(),
+    };
+    writeln!(w, "Normalized: {norm}")?;
+    writeln!(
+        w,
+        "A change counts when it exceeds {}σ of sampling error (see heapdoc diff --help).",
+        d.sigma
+    )?;
+    writeln!(
+        w,
+        "Total: {} -> {}  {} ({})  ±{}  {}",
+        h(d.total.base),
+        h(d.total.new),
+        signed(h(d.total.delta)),
+        relative(d.total.relative),
+        h(d.sigma * d.total.stderr),
+        paint(
+            if d.total.significant {
+                "changed"
+            } else {
+                "within noise"
+            },
+            if d.total.significant {
+                if d.total.delta > 0.0 {
+                    "31"
+                } else {
+                    "32"
+                }
+            } else {
+                "2"
+            },
+            color
+        )
+    )?;
+    writeln!(w)?;
+    let band = format!("±{}σ", d.sigma);
+    if !d.causes.is_empty() {
+        writeln!(w, "Causes:")?;
+        let rows: Vec<_> = d
+            .causes
+            .iter()
+            .map(|c| {
+                (
+                    vec![
+                        escape_terminal(&c.cause).into_owned(),
+                        h(c.delta.base),
+                        h(c.delta.new),
+                        signed(h(c.delta.delta)),
+                        relative(c.delta.relative),
+                        h(d.sigma * c.delta.stderr),
+                        c.status.name().to_string(),
+                    ],
+                    Some(status_color(c.status)),
+                )
+            })
+            .collect();
+        table(
+            &["cause", "base", "new", "delta", "delta%", &band, "status"],
+            &rows,
+            6,
+            color,
+            w,
+        )?;
+        writeln!(w)?;
+    }
+    let shown = if d.top == 0 {
+        d.sites.len()
+    } else {
+        d.top.min(d.sites.len())
+    };
+    let changed = d.sites.iter().filter(|s| s.delta.significant).count();
+    writeln!(
+        w,
+        "Sites: {changed} of {} changed beyond the noise; top {shown}:",
+        d.sites.len()
+    )?;
+    let rows: Vec<_> = d.sites[..shown]
+        .iter()
+        .map(|s| {
+            let name = if s.file.is_empty() {
+                s.function.clone()
+            } else {
+                format!("{} {}:{}", s.function, s.file, s.line)
+            };
+            (
+                vec![
+                    s.status.name().to_string(),
+                    h(s.delta.base),
+                    h(s.delta.new),
+                    signed(h(s.delta.delta)),
+                    relative(s.delta.relative),
+                    h(d.sigma * s.delta.stderr),
+                    escape_terminal(&s.cause).into_owned(),
+                    escape_terminal(&name).into_owned(),
+                ],
+                Some(status_color(s.status)),
+            )
+        })
+        .collect();
+    table(
+        &[
+            "status", "base", "new", "delta", "delta%", &band, "cause", "site",
+        ],
+        &rows,
+        0,
+        color,
+        w,
+    )?;
     Ok(())
 }

@@ -1,0 +1,392 @@
+//! The Markdown report: a PR-ready summary (GitHub-flavored tables, a collapsible
+//! `<details>` section with the evidence). Formatting only.
+//!
+//! Every name comes from the profile, so it may hold Markdown or HTML. All of it goes through
+//! [`escape`]: CommonMark lets any ASCII punctuation be backslash-escaped, so the characters
+//! that could start markup (`` ` `` `*` `_` `[` `]` `<` `>` `&` `|` `~` `#` `!` `$` `\`) are;
+//! `|` escaped as `\|` also keeps a table cell whole (GFM). Names are never put in code spans,
+//! which cannot hold backticks safely. Line breaks become spaces (a cell is one line) and
+//! other control characters visible `\u{..}` text.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{group, human, human_f, percent, relative, Report};
+use crate::diff::{signed, Diff, Status};
+
+/// `s` as literal Markdown text, safe in a paragraph, a list item and a table cell.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '#' | '!' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {
+                out.push_str(&c.escape_unicode().to_string().replace('\\', "\\\\"))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn row(cells: &[String]) -> String {
+    format!("| {} |", cells.join(" | "))
+}
+
+pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
+    let p = &r.profile;
+    let unit = r.unit();
+    writeln!(w, "### heapdoc: {}", escape(r.kind.describe()))?;
+    writeln!(w)?;
+    let inputs: Vec<String> = r.inputs.iter().map(|s| escape(s)).collect();
+    writeln!(w, "Inputs: {}  ", inputs.join(", "))?;
+    let mut total = format!(
+        "Total **{}** {}",
+        human(r.total(), unit),
+        escape(r.sample_name())
+    );
+    if let Some(objs) = r.attribution.total_objects {
+        total.push_str(&format!(" in {} objects", group(objs.unsigned_abs())));
+    }
+    if p.duration_nanos > 0 {
+        total.push_str(&format!(" over {}", human(p.duration_nanos, "nanoseconds")));
+    }
+    writeln!(w, "{total}")?;
+    if let Some(why) = &r.sample_index_reason {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "Sample index {}: {}",
+            escape(r.sample_name()),
+            escape(why)
+        )?;
+    }
+    for note in &r.notes {
+        writeln!(w)?;
+        writeln!(w, "> **Note:** {}", escape(note))?;
+    }
+    writeln!(w)?;
+    if r.top.is_empty() {
+        writeln!(w, "No samples.")?;
+        return Ok(());
+    }
+    let c = &r.classification;
+    let order = c.cause_order();
+    if r.kind.is_memory() && !order.is_empty() {
+        writeln!(w, "#### Causes")?;
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            row(&[
+                "cause".into(),
+                escape(r.sample_name()),
+                "share".into(),
+                "objects".into(),
+                "sites".into()
+            ])
+        )?;
+        writeln!(w, "|:--|--:|--:|--:|--:|")?;
+        let base = r.share_base();
+        for &id in &order {
+            let t = &c.totals[id.0 as usize];
+            writeln!(
+                w,
+                "{}",
+                row(&[
+                    escape(&c.cause(id).name),
+                    human(t.value, unit),
+                    if r.is_excluded(id) {
+                        "apart".into()
+                    } else {
+                        format!("{:.2}%", percent(t.value, base))
+                    },
+                    if r.attribution.total_objects.is_some() {
+                        group(t.objects.unsigned_abs())
+                    } else {
+                        "-".into()
+                    },
+                    t.sites.to_string(),
+                ])
+            )?;
+        }
+        writeln!(w)?;
+    }
+    writeln!(
+        w,
+        "#### Top {} of {} sites by {}",
+        r.top.len(),
+        r.site_count,
+        escape(r.sample_name())
+    )?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        row(&[
+            "flat".into(),
+            "flat%".into(),
+            "cum".into(),
+            "cause".into(),
+            "function".into(),
+            "location".into()
+        ])
+    )?;
+    writeln!(w, "|--:|--:|--:|:--|:--|:--|")?;
+    let total = r.total();
+    for &id in &r.top {
+        let s = &r.attribution.sites[id.0 as usize];
+        let cause = match &c.site_cause[id.0 as usize] {
+            Some(sc) => {
+                let mut name = escape(&c.cause(sc.cause).name);
+                if sc.share < 0.995 {
+                    name.push_str(&format!(" ({:.0}%)", sc.share * 100.0));
+                }
+                name
+            }
+            None => "-".into(),
+        };
+        writeln!(
+            w,
+            "{}",
+            row(&[
+                human(s.flat, unit),
+                format!("{:.2}%", percent(s.flat, total)),
+                human(s.cum, unit),
+                cause,
+                escape(&function(p.str(s.name))),
+                location(p.str(s.file), s.line),
+            ])
+        )?;
+    }
+    writeln!(w)?;
+    if r.kind.is_memory() {
+        let advice: Vec<_> = order
+            .iter()
+            .filter(|&&id| !r.is_excluded(id))
+            .take(5)
+            .collect();
+        if !advice.is_empty() {
+            writeln!(w, "#### What to do")?;
+            writeln!(w)?;
+            for &&id in &advice {
+                let cause = c.cause(id);
+                writeln!(
+                    w,
+                    "- **{}**: {}",
+                    escape(&cause.name),
+                    escape(&cause.advice)
+                )?;
+            }
+            writeln!(w)?;
+        }
+    }
+    writeln!(w, "<details>")?;
+    writeln!(w, "<summary>Evidence per site</summary>")?;
+    writeln!(w)?;
+    for (i, &id) in r.top.iter().enumerate() {
+        let s = &r.attribution.sites[id.0 as usize];
+        let mut line = format!(
+            "{}. {} at {}",
+            i + 1,
+            escape(&function(p.str(s.name))),
+            location(p.str(s.file), s.line)
+        );
+        match &c.site_cause[id.0 as usize] {
+            Some(sc) if sc.evidence == crate::classify::Evidence::None => {
+                line.push_str(&format!(
+                    ": {}, no evidence",
+                    escape(&c.cause(sc.cause).name)
+                ));
+            }
+            Some(sc) => {
+                line.push_str(&format!(
+                    ": {} ({} evidence: {})",
+                    escape(&c.cause(sc.cause).name),
+                    sc.evidence.kind(),
+                    escape(&sc.evidence.describe())
+                ));
+                if let Some(note) = &sc.note {
+                    line.push_str(&format!("; note: {}", escape(note)));
+                }
+            }
+            None => line.push_str(": no samples attributed"),
+        }
+        writeln!(w, "{line}")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    Ok(())
+}
+
+fn function(name: &str) -> String {
+    if name.is_empty() {
+        "<unknown>".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+fn location(file: &str, line: i64) -> String {
+    match (file.is_empty(), line > 0) {
+        (true, _) => "-".to_string(),
+        (false, true) => format!("{}:{line}", escape(file)),
+        (false, false) => escape(file),
+    }
+}
+
+fn status_mark(s: Status) -> &'static str {
+    match s {
+        Status::Regressed => "regressed",
+        Status::Improved => "improved",
+        Status::New => "new",
+        Status::Vanished => "vanished",
+        Status::Unchanged => "within noise",
+    }
+}
+
+/// The diff as a PR comment: totals, causes, the sites that changed, and the method.
+pub fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
+    let unit = d.value_unit();
+    let h = |v: f64| human_f(v, &unit);
+    writeln!(w, "### heapdoc diff: {}", escape(&d.sample_index))?;
+    writeln!(w)?;
+    let inputs = |v: &[String]| v.iter().map(|s| escape(s)).collect::<Vec<_>>().join(", ");
+    writeln!(w, "Base: {}  ", inputs(&d.base.inputs))?;
+    writeln!(w, "New: {}", inputs(&d.new.inputs))?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Total **{} -> {}** ({}, {}), {}",
+        h(d.total.base),
+        h(d.total.new),
+        signed(h(d.total.delta)),
+        relative(d.total.relative),
+        if d.total.significant {
+            "beyond the sampling error"
+        } else {
+            "within the sampling error"
+        }
+    )?;
+    writeln!(w)?;
+    let regressed: Vec<_> = d
+        .causes
+        .iter()
+        .filter(|c| matches!(c.status, Status::Regressed | Status::New))
+        .collect();
+    if !d.causes.is_empty() {
+        writeln!(w, "#### Causes")?;
+        writeln!(w)?;
+        writeln!(
+            w,
+            "| cause | base | new | delta | delta% | ±{}σ | status |",
+            d.sigma
+        )?;
+        writeln!(w, "|:--|--:|--:|--:|--:|--:|:--|")?;
+        for c in &d.causes {
+            writeln!(
+                w,
+                "{}",
+                row(&[
+                    escape(&c.cause),
+                    h(c.delta.base),
+                    h(c.delta.new),
+                    signed(h(c.delta.delta)),
+                    relative(c.delta.relative),
+                    h(d.sigma * c.delta.stderr),
+                    status_mark(c.status).into(),
+                ])
+            )?;
+        }
+        writeln!(w)?;
+    }
+    let changed: Vec<_> = d.sites.iter().filter(|s| s.delta.significant).collect();
+    let shown = if d.top == 0 {
+        changed.len()
+    } else {
+        d.top.min(changed.len())
+    };
+    writeln!(
+        w,
+        "#### Sites changed beyond the noise: {} of {} (top {shown})",
+        changed.len(),
+        d.sites.len()
+    )?;
+    writeln!(w)?;
+    if shown > 0 {
+        writeln!(
+            w,
+            "| status | base | new | delta | delta% | cause | function | location |"
+        )?;
+        writeln!(w, "|:--|--:|--:|--:|--:|:--|:--|:--|")?;
+        for s in &changed[..shown] {
+            writeln!(
+                w,
+                "{}",
+                row(&[
+                    status_mark(s.status).into(),
+                    h(s.delta.base),
+                    h(s.delta.new),
+                    signed(h(s.delta.delta)),
+                    relative(s.delta.relative),
+                    escape(&s.cause),
+                    escape(&s.function),
+                    location(&s.file, s.line),
+                ])
+            )?;
+        }
+        writeln!(w)?;
+    }
+    if !regressed.is_empty() {
+        writeln!(w, "#### What to do")?;
+        writeln!(w)?;
+        for c in &regressed {
+            writeln!(w, "- **{}**: {}", escape(&c.cause), escape(&c.advice))?;
+        }
+        writeln!(w)?;
+    }
+    writeln!(w, "<details>")?;
+    writeln!(w, "<summary>Method</summary>")?;
+    writeln!(w)?;
+    let norm = match d.normalize {
+        crate::diff::Normalize::Seconds => "per second of each profile's duration".to_string(),
+        crate::diff::Normalize::Total => {
+            format!("NEW scaled by {:.4} to BASE's total", d.new.factor)
+        }
+        _ => d.normalize_none_reason().to_string(),
+    };
+    writeln!(w, "- Normalization: {norm}.")?;
+    writeln!(
+        w,
+        "- A change counts when it exceeds {}σ of the sampling error: Var(X) = X² / n per heap record of value X, with n = objects × p sampled objects and p = 1 − exp(−size/period); variances add over records and profiles.",
+        d.sigma
+    )?;
+    writeln!(
+        w,
+        "- Periods: base {}, new {}.",
+        group(d.base.period.unsigned_abs()),
+        group(d.new.period.unsigned_abs())
+    )?;
+    writeln!(w)?;
+    writeln!(w, "</details>")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape("a|b"), "a\\|b");
+        assert_eq!(escape("`x`"), "\\`x\\`");
+        assert_eq!(escape("<script>"), "\\<script\\>");
+        assert_eq!(escape("a\nb"), "a b");
+        assert_eq!(escape("main.f"), "main.f");
+    }
+}
