@@ -139,3 +139,48 @@ fn cpu_flag_refuses_a_heap_profile() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a CPU profile"));
 }
+
+#[test]
+fn markdown_shows_the_same_figures() {
+    let s = "samples/profiles/go1.27/service";
+    let out = Command::cargo_bin("heapdoc")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "--format",
+            "markdown",
+            &format!("{s}.allocs.window-end.pb.gz"),
+            "--base",
+        ])
+        .arg(format!("{s}.allocs.window-start.pb.gz"))
+        .args([
+            "--cpu",
+            &format!("{s}.cpu.window.pb.gz"),
+            "--requests",
+            "400",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    let json = report(
+        "service",
+        &["--cpu", "{s}.cpu.window.pb.gz", "--requests", "400"],
+    );
+    let per_request = json["rates"]["bytes_per_request"].as_f64().unwrap() as i64;
+    assert!(md.contains("#### Estimated CPU cost (an estimate)"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "**{}**",
+            heapdoc::report::human(per_request, "bytes")
+        )),
+        "{md}"
+    );
+    let top = &json["cost"]["causes"][0];
+    let row = format!(
+        "| {} | {:.2}% |",
+        top["cause"].as_str().unwrap(),
+        top["estimated_share"].as_f64().unwrap() * 100.0
+    );
+    assert!(md.contains(&row), "missing {row} in\n{md}");
+}

@@ -186,6 +186,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
             writeln!(w)?;
         }
     }
+    render_cost(r, w)?;
     writeln!(w, "<details>")?;
     writeln!(w, "<summary>Evidence per site</summary>")?;
     writeln!(w)?;
@@ -221,6 +222,56 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     }
     writeln!(w)?;
     writeln!(w, "</details>")?;
+    Ok(())
+}
+
+/// Rates and the estimated CPU cost (`--cpu`), when the inputs allow them.
+fn render_cost(r: &Report, w: &mut dyn Write) -> Result<()> {
+    if let Some(rt) = &r.rates {
+        writeln!(w, "#### Allocation rate")?;
+        writeln!(w)?;
+        if let (Some(secs), Some(b)) = (rt.seconds, rt.bytes_per_second) {
+            writeln!(
+                w,
+                "- over {secs:.2} s: **{}/s**",
+                super::human(b as i64, "bytes")
+            )?;
+        }
+        if let (Some(n), Some(b)) = (rt.requests, rt.bytes_per_request) {
+            writeln!(
+                w,
+                "- per request ({} requests): **{}** ± {} (1σ sampling error)",
+                super::group(n as u64),
+                super::human(b as i64, "bytes"),
+                super::human((rt.bytes_stderr / n.max(1.0)) as i64, "bytes")
+            )?;
+        }
+        writeln!(w)?;
+    }
+    let Some(c) = &r.cost else { return Ok(()) };
+    let pct = |v: f64| c.share(v) * 100.0;
+    writeln!(w, "#### Estimated CPU cost (an estimate)")?;
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Allocation {:.2}% + GC {:.2}% = **{:.2}%** of the CPU profile. Allocation CPU is given to the line where the CPU profile shows it, GC CPU by share of allocated bytes.",
+        pct(c.alloc_cpu as f64),
+        pct(c.gc_cpu as f64),
+        pct((c.alloc_cpu + c.gc_cpu) as f64)
+    )?;
+    writeln!(w)?;
+    writeln!(w, "| cause | estimated CPU | measured allocation CPU |")?;
+    writeln!(w, "|:--|--:|--:|")?;
+    for (cause, est, measured) in &c.causes {
+        writeln!(
+            w,
+            "| {} | {:.2}% | {} |",
+            escape(&r.classification.cause(*cause).name),
+            pct(*est),
+            super::human(*measured, "nanoseconds")
+        )?;
+    }
+    writeln!(w)?;
     Ok(())
 }
 
