@@ -136,6 +136,11 @@ pub struct DiffArgs {
     #[arg(long = "fail-on", value_name = "RULE", value_parser = parse_rule)]
     pub fail_on: Vec<crate::diff::Rule>,
 
+    /// Also write a differential flame graph: widths from NEW, red where it grew, blue where
+    /// it shrank; vanished stacks are named in its subtitle. Written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -422,3 +422,88 @@ mod tests {
         assert!(out.contains("#010203"));
     }
 }
+
+/// Differential flame graph of two analyzed profiles (`heapdoc diff --svg`): frame widths are
+/// NEW's values, colors the change from BASE (red grew, blue shrank, saturation by size of the
+/// change; inferno's differential mode). Both sides' values are scaled by the diff's
+/// normalization first. Stacks only in BASE have no width in NEW: their total and the largest
+/// vanished sites are named in the subtitle so nothing disappears silently.
+pub fn write_diff_svg(
+    base: &Report,
+    new: &Report,
+    d: &crate::diff::Diff,
+    opts: &FlameOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
+    let (lb, _) = folded(base, opts);
+    let (ln, _) = folded(new, opts);
+    let mut merged: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let scale = |v: i64, f: f64| (v as f64 * f).round() as i64;
+    for (s, v) in lb {
+        merged.entry(s).or_default().0 = scale(v, d.base.factor);
+    }
+    for (s, v) in ln {
+        merged.entry(s).or_default().1 = scale(v, d.new.factor);
+    }
+    let mut vanished: Vec<(&str, i64)> = merged
+        .iter()
+        .filter(|(_, (b, n))| *n == 0 && *b > 0)
+        .map(|(s, (b, _))| (s.as_str(), *b))
+        .collect();
+    vanished.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let vanished_total: i64 = vanished.iter().map(|v| v.1).sum();
+    let unit = if d.unit.is_empty() {
+        "count".to_string()
+    } else {
+        d.unit.clone()
+    };
+    let base_unit = unit.trim_end_matches("/s");
+    let mut subtitle = format!(
+        "{}: width = NEW, red = grew, blue = shrank",
+        safe_name(&d.sample_index)
+    );
+    if let Some((s, _)) = vanished.first() {
+        subtitle.push_str(&format!(
+            "; vanished, not drawn: {} in {} stacks (largest {})",
+            human(vanished_total, base_unit),
+            vanished.len(),
+            safe_name(s.rsplit(';').next().unwrap_or(s))
+        ));
+    }
+    let short = |inputs: &[String]| -> String {
+        inputs
+            .iter()
+            .map(|s| safe_name(s.rsplit('/').next().unwrap_or(s)))
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    let mut o = flamegraph::Options::default();
+    o.title = format!(
+        "heapdoc diff: {} → {}",
+        short(&d.base.inputs),
+        short(&d.new.inputs)
+    );
+    o.subtitle = Some(subtitle);
+    o.count_name = count_name(base_unit);
+    o.name_type = "Function:".to_string();
+    o.min_width = opts.min_width;
+    o.no_javascript = opts.no_javascript;
+    o.direction = if opts.inverted {
+        Direction::Inverted
+    } else {
+        Direction::Straight
+    };
+    o.bgcolors = Some(BackgroundColor::Flat(rgb((0xff, 0xff, 0xff))));
+    o.deterministic = true;
+    // Differential lines: `stack BASE NEW`. Negative values (delta profiles) are clamped at 0:
+    // a frame cannot have negative width.
+    let text: Vec<String> = merged
+        .iter()
+        .map(|(s, (b, n))| format!("{s} {} {}", b.max(&0), n.max(&0)))
+        .collect();
+    let mut svg = Vec::new();
+    flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
+        .context("rendering the differential flame graph")?;
+    w.write_all(&svg)?;
+    Ok(())
+}

@@ -103,7 +103,16 @@ fn run_diff(diff: &DiffArgs) -> anyhow::Result<ExitCode> {
     };
     let mut buf = Vec::new();
     heapdoc::report::render_diff(&d, args.format, opts, &mut buf)?;
+    let mut svg = Vec::new();
+    if diff.svg.is_some() {
+        let opts = heapdoc::flame::FlameOptions::default();
+        heapdoc::flame::write_diff_svg(&base, &new, &d, &opts, &mut svg)?;
+    }
     heapdoc::output::emit(args.output.as_deref(), &buf)?;
+    if let Some(path) = &diff.svg {
+        heapdoc::output::write_atomic(path, &svg)
+            .with_context(|| format!("--svg {}", path.display()))?;
+    }
     for rule in &gate.unmatched {
         eprintln!(
             "heapdoc: warning: --fail-on {}: its target is in neither profile",

@@ -305,3 +305,58 @@ fn golden_svgs_for_the_samples() {
         assert!(want == text, "{name} differs from its golden file");
     }
 }
+
+/// `heapdoc diff --svg`: a differential flame graph of the samples' service before and after
+/// its json fix. The json decode stacks of BASE vanish (named in the subtitle), the struct
+/// decode stacks of NEW appear in red (growth), and the SVG is well-formed XML.
+#[test]
+fn diff_svg_shows_growth_and_names_vanished_stacks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("diff.svg");
+    let out = heapdoc()
+        .current_dir(root)
+        .args([
+            "diff",
+            "samples/profiles/go1.27/service.allocs.rate1.pb.gz",
+            "samples/profiles/go1.27/service-fixed.allocs.rate1.pb.gz",
+            "--svg",
+        ])
+        .arg(&svg_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    parse_xml(&svg);
+    assert!(
+        svg.contains("vanished, not drawn"),
+        "vanished stacks are not named"
+    );
+    // decodeIntoStruct exists only in NEW: a growth frame, drawn red (inferno: rgb(255,...)).
+    let frame = svg
+        .split("<g>")
+        .find(|g| g.contains("main.decodeIntoStruct"))
+        .expect("the new struct decode frame is drawn");
+    // inferno shades by the change relative to the largest one: a small growth is pale red,
+    // never blue.
+    let fill = frame
+        .split("fill=\"rgb(")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    let rgb: Vec<u8> = fill.split(',').map(|c| c.trim().parse().unwrap()).collect();
+    assert!(
+        rgb[0] >= rgb[2] && rgb[0] >= rgb[1],
+        "growth drawn as shrinkage: {frame}"
+    );
+    assert!(
+        !svg.contains("main.decodeIntoMap"),
+        "a vanished frame was drawn"
+    );
+}
