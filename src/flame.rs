@@ -390,39 +390,6 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn safe_names() {
-        assert_eq!(
-            safe_name("main.Box[go.shape.struct { A int; B string }]"),
-            "main.Box[go.shape.struct { A int∶ B string }]"
-        );
-        assert_eq!(safe_name("a\x1b[31mb\0"), "a\\x1b[31mb\\x00");
-        assert_eq!(safe_name("  "), "<unknown>");
-        assert_eq!(safe_name("# x"), "＃ x");
-    }
-
-    #[test]
-    fn colors_are_fixed() {
-        assert_eq!(cause_color("json"), (0xe6, 0x55, 0x0d));
-        assert_eq!(cause_color("my-cause"), cause_color("my-cause"));
-    }
-
-    #[test]
-    fn legend_grows_the_svg() {
-        let svg =
-            "<svg version=\"1.1\" width=\"1200\" height=\"100\" viewBox=\"0 0 1200 100\"></svg>";
-        let out = add_legend(svg, &[("a<b".to_string(), (1, 2, 3))]);
-        assert!(out.contains("height=\"126\""), "{out}");
-        assert!(out.contains("viewBox=\"0 0 1200 126\""));
-        assert!(out.contains("a&lt;b"));
-        assert!(out.contains("#010203"));
-    }
-}
-
 /// Differential flame graph of two analyzed profiles (`heapdoc diff --svg`): frame widths are
 /// NEW's values, colors the change from BASE (red grew, blue shrank, saturation by size of the
 /// change; inferno's differential mode). Both sides' values are scaled by the diff's
@@ -506,4 +473,37 @@ pub fn write_diff_svg(
         .context("rendering the differential flame graph")?;
     w.write_all(&svg)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(
+            safe_name("main.Box[go.shape.struct { A int; B string }]"),
+            "main.Box[go.shape.struct { A int∶ B string }]"
+        );
+        assert_eq!(safe_name("a\x1b[31mb\0"), "a\\x1b[31mb\\x00");
+        assert_eq!(safe_name("  "), "<unknown>");
+        assert_eq!(safe_name("# x"), "＃ x");
+    }
+
+    #[test]
+    fn colors_are_fixed() {
+        assert_eq!(cause_color("json"), (0xe6, 0x55, 0x0d));
+        assert_eq!(cause_color("my-cause"), cause_color("my-cause"));
+    }
+
+    #[test]
+    fn legend_grows_the_svg() {
+        let svg =
+            "<svg version=\"1.1\" width=\"1200\" height=\"100\" viewBox=\"0 0 1200 100\"></svg>";
+        let out = add_legend(svg, &[("a<b".to_string(), (1, 2, 3))]);
+        assert!(out.contains("height=\"126\""), "{out}");
+        assert!(out.contains("viewBox=\"0 0 1200 126\""));
+        assert!(out.contains("a&lt;b"));
+        assert!(out.contains("#010203"));
+    }
 }
