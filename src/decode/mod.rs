@@ -51,7 +51,7 @@ pub fn decompress<'a>(bytes: &'a [u8], opts: &DecodeOptions) -> Result<std::borr
     }
     // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
     let mut out = Vec::with_capacity((bytes.len() * 4).min(opts.max_size as usize));
-    // saturating: `--max-size 18446744073709551615` must not overflow (found by issue 10's tests).
+    // saturating: `--max-size 18446744073709551615` must not overflow (tests/bad_input.rs).
     let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(opts.max_size.saturating_add(1));
     dec.read_to_end(&mut out)
         .context("corrupt or truncated gzip data")?;
