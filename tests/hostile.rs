@@ -22,11 +22,14 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
 fn render(bytes: &[u8], format: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "hostile.pb", bytes);
-    let out = heapdoc()
-        .args(["--format", format, "--top", "0"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    // SVG comes from the flame subcommand; every other format from the report.
+    let mut cmd = heapdoc();
+    if format == "svg" {
+        cmd.args(["flame", "--lines"]);
+    } else {
+        cmd.args(["--format", format, "--top", "0"]);
+    }
+    let out = cmd.arg(&path).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -86,16 +89,64 @@ fn check_format(format: &str, out: &[u8]) {
             let doc: heapdoc::report::json::JsonReport = serde_json::from_str(&text).unwrap();
             assert_eq!(doc.sites.len(), HOSTILE_FUNCS.len() + 1);
         }
+        "markdown" => {
+            // Rendered by a real Markdown parser: no markup from a name becomes HTML, and
+            // every table row keeps its column count.
+            let mut html = String::new();
+            let opts = pulldown_cmark::Options::ENABLE_TABLES;
+            pulldown_cmark::html::push_html(
+                &mut html,
+                pulldown_cmark::Parser::new_ext(&text, opts),
+            );
+            assert!(!html.contains("<script"), "{html}");
+            assert!(
+                html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "{html}"
+            );
+            let tables: Vec<&str> = html.split("<table>").skip(1).collect();
+            assert!(!tables.is_empty(), "{html}");
+            for t in tables {
+                let thead = t.split("</thead>").next().unwrap();
+                let head = thead.matches("<th").count() - thead.matches("<thead").count();
+                for row in t
+                    .split("<tbody>")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split("<tr>")
+                    .skip(1)
+                {
+                    assert_eq!(
+                        row.matches("<td").count(),
+                        head,
+                        "row broke out of its columns: {row}"
+                    );
+                }
+            }
+        }
+        "svg" => {
+            let opts = roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            };
+            roxmltree::Document::parse_with_options(&text, opts)
+                .unwrap_or_else(|e| panic!("svg: not XML: {e}"));
+            assert!(!text.contains("<script>alert"), "raw markup from a name");
+            assert!(
+                text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "name missing or unescaped"
+            );
+        }
         other => panic!("no checks for format {other}"),
     }
 }
 
-const FORMATS: &[&str] = &["text", "json"];
+/// The report's `--format`s; the flame graph's SVG is checked too where names are.
+const FORMATS: &[&str] = &["text", "json", "markdown"];
 
 #[test]
 fn hostile_names_are_escaped_in_every_format() {
     let bytes = hostile_profile();
-    for format in FORMATS {
+    for format in FORMATS.iter().chain(&["svg"]) {
         let out = render(&bytes, format);
         assert_no_raw_controls(format, &out);
         check_format(format, &out);
