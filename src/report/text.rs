@@ -31,18 +31,25 @@ fn status_color(s: Status) -> &'static str {
 /// Escapes control characters (ANSI escapes, NUL, C1 controls) so a crafted function name
 /// cannot drive the terminal.
 pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(unsafe_for_terminal) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if unsafe_for_terminal(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Control characters, and the bidirectional overrides and isolates that can make a name
+/// display as something else ("Trojan Source", CVE-2021-42574).
+fn unsafe_for_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
 /// Renders without color.
@@ -604,4 +611,20 @@ pub fn render_diff(d: &Diff, opts: RenderOptions, w: &mut dyn Write) -> Result<(
         w,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape_terminal;
+
+    #[test]
+    fn controls_and_bidi_overrides_are_escaped() {
+        assert_eq!(escape_terminal("main.f"), "main.f");
+        assert_eq!(escape_terminal("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(
+            escape_terminal("user\u{202e}txt.exe"),
+            "user\\u{202e}txt.exe"
+        );
+        assert_eq!(escape_terminal("x\u{2066}y"), "x\\u{2066}y");
+    }
 }
