@@ -24,6 +24,12 @@ Examples:
                                              a 20 s CPU profile
   curl -s localhost:6060/debug/pprof/heap | heapdoc -
   heapdoc pod1.pb.gz pod2.pb.gz             merge (sum) several profiles
+  heapdoc --explain ./cmd/server allocs.pb.gz
+                                             join the compiler's escape analysis (needs go)
+  heapdoc list 'main\.handle' --explain . allocs.pb.gz
+                                             annotated source: each line's cause and reason
+  heapdoc end.pb.gz --base start.pb.gz --cpu cpu.pb.gz --requests 400
+                                             CPU cost per cause (an estimate), bytes/request
   heapdoc flame allocs.pb.gz -o flame.svg    flame graph, allocation sites colored by cause
   heapdoc --format markdown -o summary.md allocs.pb.gz
                                              a PR-ready summary, written atomically
