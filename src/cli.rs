@@ -26,7 +26,7 @@ Examples:
   heapdoc pod1.pb.gz pod2.pb.gz             merge (sum) several profiles
   heapdoc --explain ./cmd/server allocs.pb.gz
                                              join the compiler's escape analysis (needs go)
-  heapdoc list 'main\.handle' --explain . allocs.pb.gz
+  heapdoc list 'main\\.handle' --explain . allocs.pb.gz
                                              annotated source: each line's cause and reason
   heapdoc end.pb.gz --base start.pb.gz --cpu cpu.pb.gz --requests 400
                                              CPU cost per cause (an estimate), bytes/request
