@@ -159,7 +159,7 @@ pub fn heap_sampling_stderr(p: &crate::model::Profile, bytes: usize, objects: us
             continue;
         }
         let size = b / n;
-        let prob = 1.0 - (-size / period).exp();
+        let prob = crate::model::heap_sample_probability(size, period);
         if prob > 0.0 {
             var += b * size * (1.0 - prob) / prob;
         }

@@ -292,7 +292,7 @@ impl Sampling {
                     // Nothing to derive the size from: as uncertain as a single sample.
                     return x * x;
                 }
-                let p = -(-(s / o) / period).exp_m1();
+                let p = crate::model::heap_sample_probability(s / o, period);
                 // A record with a nonzero value holds at least one sampled object.
                 let n = (o * p).max(1.0);
                 x * x / n

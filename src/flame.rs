@@ -286,8 +286,33 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
         ));
     }
 
+    let mut o = inferno_options(
+        format!("heapdoc: {} profile", report.kind.name()),
+        subtitle,
+        unit,
+        opts,
+    );
+    o.palette_map = Some(&mut palette);
+
+    let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();
+    let mut svg = Vec::new();
+    flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
+        .context("rendering the flame graph")?;
+    let svg = String::from_utf8(svg).context("inferno wrote non-UTF-8 SVG")?;
+    w.write_all(add_legend(&svg, &legend).as_bytes())?;
+    Ok(())
+}
+
+/// inferno's options shared by every heapdoc flame graph: white background, no randomness
+/// (a name missing from a palette is hashed), the unit as the count name.
+fn inferno_options(
+    title: String,
+    subtitle: String,
+    unit: &str,
+    opts: &FlameOptions,
+) -> flamegraph::Options<'static> {
     let mut o = flamegraph::Options::default();
-    o.title = format!("heapdoc: {} profile", report.kind.name());
+    o.title = title;
     o.subtitle = Some(subtitle);
     o.count_name = count_name(unit);
     o.name_type = "Function:".to_string();
@@ -299,17 +324,8 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
         Direction::Straight
     };
     o.bgcolors = Some(BackgroundColor::Flat(rgb((0xff, 0xff, 0xff))));
-    // Belt and braces: a name missing from the palette is hashed, never random.
     o.deterministic = true;
-    o.palette_map = Some(&mut palette);
-
-    let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();
-    let mut svg = Vec::new();
-    flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
-        .context("rendering the flame graph")?;
-    let svg = String::from_utf8(svg).context("inferno wrote non-UTF-8 SVG")?;
-    w.write_all(add_legend(&svg, &legend).as_bytes())?;
-    Ok(())
+    o
 }
 
 fn rgb((r, g, b): (u8, u8, u8)) -> Color {
@@ -444,24 +460,12 @@ pub fn write_diff_svg(
             .collect::<Vec<_>>()
             .join("+")
     };
-    let mut o = flamegraph::Options::default();
-    o.title = format!(
+    let title = format!(
         "heapdoc diff: {} → {}",
         short(&d.base.inputs),
         short(&d.new.inputs)
     );
-    o.subtitle = Some(subtitle);
-    o.count_name = count_name(base_unit);
-    o.name_type = "Function:".to_string();
-    o.min_width = opts.min_width;
-    o.no_javascript = opts.no_javascript;
-    o.direction = if opts.inverted {
-        Direction::Inverted
-    } else {
-        Direction::Straight
-    };
-    o.bgcolors = Some(BackgroundColor::Flat(rgb((0xff, 0xff, 0xff))));
-    o.deterministic = true;
+    let mut o = inferno_options(title, subtitle, base_unit, opts);
     // Differential lines: `stack BASE NEW`. Negative values (delta profiles) are clamped at 0:
     // a frame cannot have negative width.
     let text: Vec<String> = merged

@@ -109,6 +109,17 @@ pub struct Mapping {
     pub label: StrId,
 }
 
+/// The probability that Go's heap profiler records an allocation of `size` bytes when it
+/// samples on average every `period` bytes (`runtime.MemProfileRate`): `1 - exp(-size/period)`,
+/// computed with `exp_m1` to stay accurate for small objects. 1 when every allocation is
+/// recorded (`period <= 1`).
+pub fn heap_sample_probability(size: f64, period: f64) -> f64 {
+    if period <= 1.0 {
+        return 1.0;
+    }
+    -(-size / period).exp_m1()
+}
+
 /// pprof's name for an unsymbolized address in a mapping of file `filename`.
 pub fn mapping_label(filename: &str) -> String {
     if filename.is_empty() {
