@@ -518,6 +518,8 @@ impl AnalysisArgs {
         let sources = if roots.is_empty() {
             None
         } else {
+            // Library frames' files too: the Go toolchain's and the module cache's sources.
+            roots.extend(crate::source::go_roots());
             Some(crate::source::SourceRoot::new(roots)?)
         };
         Ok(crate::Evidence {

@@ -140,6 +140,40 @@ impl crate::classify::LineSource for SourceRoot {
     }
 }
 
+/// The standard library's and the module cache's source directories, when present:
+/// `$GOROOT/src` and `$GOMODCACHE` (from the environment, else `go env`, else `~/go/pkg/mod`).
+/// Profile paths of library frames (`encoding/json/decode.go` under -trimpath,
+/// `github.com/x/y@v1.2.3/z.go`) resolve against them by suffix like the user's own.
+pub fn go_roots() -> Vec<std::path::PathBuf> {
+    let go_env = |key: &str| -> Option<String> {
+        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
+            return Some(v.to_string_lossy().into_owned());
+        }
+        let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
+        let out = std::process::Command::new(go)
+            .args(["env", key])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !v.is_empty()).then_some(v)
+    };
+    let mut roots = Vec::new();
+    if let Some(goroot) = go_env("GOROOT") {
+        roots.push(std::path::Path::new(&goroot).join("src"));
+    }
+    match go_env("GOMODCACHE") {
+        Some(m) => roots.push(m.into()),
+        None => {
+            if let Some(home) = std::env::var_os("HOME") {
+                roots.push(std::path::Path::new(&home).join("go/pkg/mod"));
+            }
+        }
+    }
+    roots.retain(|r| r.is_dir());
+    roots
+}
+
 /// Runs the Go compiler's escape analysis over the packages under `dir` (`go build
 /// -gcflags=-m=2 -o /dev/null ./...`) and returns its diagnostics. Nothing is written into
 /// `dir`: the build output is discarded and Go's cache lives elsewhere.

@@ -155,8 +155,8 @@ impl Classification {
     }
 }
 
-/// Per (site, cause): value, objects, evidence index, note index.
-type SiteAcc = (i128, i128, usize, Option<u32>);
+/// Per (site, cause): value, objects, evidence index, note index, largest sample's |value|.
+type SiteAcc = (i128, i128, usize, Option<u32>, u128);
 
 /// Per-site facts computed once, so the per-sample loop only indexes arrays.
 struct SiteFacts {
@@ -277,9 +277,15 @@ pub fn classify(
         });
         let v = p.samples.values(i)[sample_index] as i128;
         let o = objects_index.map_or(0, |oi| p.samples.values(i)[oi] as i128);
-        let e = per_site.entry((site, cause)).or_insert((0, 0, ev_id, note));
+        // The evidence shown for a (site, cause) is that of its largest sample.
+        let e = per_site
+            .entry((site, cause))
+            .or_insert((0, 0, ev_id, note, 0));
         e.0 += v;
         e.1 += o;
+        if v.unsigned_abs() > e.4 {
+            (e.2, e.3, e.4) = (ev_id, note, v.unsigned_abs());
+        }
     }
 
     let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
@@ -289,7 +295,7 @@ pub fn classify(
     entries.sort_by_key(|((s, c), _)| (*s, *c));
     let mut site_cause: Vec<Option<SiteCause>> = vec![None; ns];
     let mut best: Vec<(u128, Option<CauseId>)> = vec![(0, None); ns];
-    for ((s, c), (v, o, _, _)) in &entries {
+    for ((s, c), (v, o, _, _, _)) in &entries {
         let t = &mut totals[c.0 as usize];
         t.value = clamp(t.value as i128 + v);
         t.objects = clamp(t.objects as i128 + o);
@@ -300,7 +306,7 @@ pub fn classify(
             *b = (v.unsigned_abs(), Some(*c));
         }
     }
-    for ((s, c), (_, _, ev, note)) in &entries {
+    for ((s, c), (_, _, ev, note, _)) in &entries {
         let (bv, bc) = best[s.0 as usize];
         if bc == Some(*c) {
             let total = site_abs[s.0 as usize];

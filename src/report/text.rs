@@ -201,7 +201,15 @@ pub fn render_with(r: &Report, opts: RenderOptions, w: &mut dyn Write) -> Result
     for (row, &id) in rows.iter().zip(&r.top) {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         writeln!(w, "{}", line(&cells, true))?;
-        if let Some(sc) = &r.classification.site_cause[id.0 as usize] {
+        if let Some(text) = r.source_line(id) {
+            let text = text.trim().replace('\t', " ");
+            writeln!(w, "{indent}src: {}", escape_terminal(&text))?;
+        }
+        // Causes explain allocations; a CPU profile's sites are where time goes.
+        if let Some(sc) = r.classification.site_cause[id.0 as usize]
+            .as_ref()
+            .filter(|_| causes)
+        {
             writeln!(
                 w,
                 "{indent}why: {}",
