@@ -14,6 +14,8 @@ pub mod model;
 pub mod pb;
 pub mod report;
 pub mod source;
+#[doc(hidden)]
+pub mod synth;
 
 use anyhow::{bail, Context, Result};
 

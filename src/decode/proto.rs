@@ -496,3 +496,41 @@ fn decode_label(b: &[u8], at: usize, index: usize, string_map: &[StrId]) -> Resu
         unit: st(unit, "num_unit")?,
     })
 }
+
+/// The speed limit of any decoder (issue 9's baseline): one pass over the wire format that
+/// reads every key and every varint of every sample (packed fields included) and skips
+/// everything else, keeping nothing. Returns a checksum so the work cannot be optimized away.
+#[doc(hidden)]
+pub fn walk(buf: &[u8]) -> Result<u64> {
+    let mut sum = 0u64;
+    let mut r = Reader::new(buf, 0);
+    while !r.at_end() {
+        let (field, wire) = r.key()?;
+        if field != 2 || wire != WIRE_LEN {
+            r.skip(wire)?;
+            continue;
+        }
+        let (b, at) = r.bytes()?;
+        let mut s = Reader::new(b, at);
+        while !s.at_end() {
+            let (f, w) = s.key()?;
+            if w != WIRE_LEN {
+                s.skip(w)?;
+                continue;
+            }
+            let (pb, pat) = s.bytes()?;
+            let mut pr = Reader::new(pb, pat);
+            while !pr.at_end() {
+                if f == 3 {
+                    let (_, lw) = pr.key()?;
+                    if lw != WIRE_VARINT {
+                        pr.skip(lw)?;
+                        continue;
+                    }
+                }
+                sum = sum.wrapping_add(pr.varint()?);
+            }
+        }
+    }
+    Ok(sum)
+}
