@@ -91,6 +91,14 @@ pub fn load_with(
     let mut profiles = Vec::with_capacity(specs.len());
     let mut names = Vec::with_capacity(specs.len());
     for spec in specs {
+        if !source::is_url(spec) {
+            if let Some(open) = source::gzip_file(spec, opts.max_size)? {
+                let p = decode::decode_gzip(open, opts).with_context(|| spec.clone())?;
+                profiles.push(p);
+                names.push(spec.clone());
+                continue;
+            }
+        }
         let input = source::open(spec, opts.max_size, fetch)?;
         let p = decode::decode(&input.bytes, opts).with_context(|| input.name.clone())?;
         profiles.push(p);
