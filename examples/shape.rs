@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
     if files.is_empty() {
         for (name, shape) in [
             ("synth ddgo_big_heap", Shape::ddgo_big_heap()),
-            ("synth bigheap(1.2M)", Shape::bigheap(1_200_000)),
+            ("synth bigheap(2.1M)", Shape::bigheap(2_100_000)),
         ] {
             let raw = synth::synthesize(&shape);
             let p = decode::decode(&raw, &opts)?;

@@ -118,9 +118,11 @@ pub struct Shape {
     /// Distinct stacks as a fraction of samples (Go buckets by stack *and* size, so a stack
     /// can have several samples).
     pub distinct_stack_fraction: f64,
-    /// Stack depth: uniform in `depth_min..=depth_max` mixed with a tail (see [`synthesize`]).
+    /// Stack depth: uniform in `depth_min..=depth_max`, except a `short_stacks` fraction
+    /// uniform in the lowest quarter of that range.
     pub depth_min: usize,
     pub depth_max: usize,
+    pub short_stacks: f64,
     /// Fraction of locations with inlined frames (2 or 3 lines).
     pub inlined_locations: f64,
     /// Mean length of a function name (package path included).
@@ -129,38 +131,51 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// Fitted to ddgo_big_heap.pb: 5676 samples, 2040 locations, depth p50 ~18.
+    /// Fitted to ddgo_big_heap.pb (examples/shape): 5676 samples, 2040 locations, 1181
+    /// functions, 37% distinct stacks, depth mean 9.7 p90 15, 13% inlined locations,
+    /// ~28-byte strings.
     pub fn ddgo_big_heap() -> Shape {
         Shape {
             samples: 5676,
             locations: 2040,
-            functions: 1500,
-            distinct_stack_fraction: 0.75,
+            functions: 1181,
+            distinct_stack_fraction: 0.37,
             depth_min: 4,
-            depth_max: 40,
-            inlined_locations: 0.25,
-            name_len: 50,
+            depth_max: 17,
+            short_stacks: 0.3,
+            inlined_locations: 0.13,
+            name_len: 24,
             seed: 1,
         }
     }
 
-    /// Fitted to samples/src/bigheap's ~100 MB profile (scale by `samples`).
+    /// Fitted to samples/src/bigheap's profiles (scripts/gen-large-profile.sh; 20 MB: 373079
+    /// samples, 440 locations, 196 functions, 61% distinct stacks, depth mean 23.5 max 43, 25%
+    /// inlined locations). The 100 MB profile has ~2.1M samples.
     pub fn bigheap(samples: usize) -> Shape {
         Shape {
             samples,
-            locations: 10_000,
-            functions: 300,
-            distinct_stack_fraction: 0.6,
-            depth_min: 3,
-            depth_max: 44,
-            inlined_locations: 0.6,
-            name_len: 18,
+            locations: 440,
+            functions: 196,
+            distinct_stack_fraction: 0.61,
+            depth_min: 4,
+            depth_max: 43,
+            short_stacks: 0.0,
+            inlined_locations: 0.25,
+            name_len: 24,
             seed: 1,
         }
     }
 
     pub fn with_samples(mut self, samples: usize) -> Shape {
         self.samples = samples;
+        self
+    }
+
+    /// The same distinct stacks (and tables) whatever the number of samples: `distinct`
+    /// stacks, the samples after the first `distinct` repeating them.
+    pub fn with_distinct_stacks(mut self, distinct: usize) -> Shape {
+        self.distinct_stack_fraction = distinct as f64 / self.samples.max(1) as f64;
         self
     }
 }
@@ -245,8 +260,8 @@ pub fn synthesize(shape: &Shape) -> Vec<u8> {
     let mut stack: Vec<u64> = Vec::new();
     for s in 0..distinct {
         let span = shape.depth_max.saturating_sub(shape.depth_min) + 1;
-        // Mostly uniform, with a short-stack bump as in service profiles.
-        let depth = if rng.below(4) == 0 {
+        // Uniform, with a short-stack bump as in service profiles.
+        let depth = if (rng.below(1000) as f64) < shape.short_stacks * 1000.0 {
             shape.depth_min + rng.below(span / 4 + 1)
         } else {
             shape.depth_min + rng.below(span)
@@ -311,6 +326,9 @@ pub fn synthesize(shape: &Shape) -> Vec<u8> {
     varint_field(&mut body, 10, 1);
     len_field(&mut out, 3, &body);
 
+    // The tables come from their own generator, so profiles that differ only in the number of
+    // samples have the same tables.
+    let mut rng = Rng(shape.seed.wrapping_mul(0xd1b5_4a32_d192_ed03) | 1);
     let nfunc = shape.functions.max(1) as u64;
     let mut line = Vec::with_capacity(16);
     for l in 1..=nloc {
@@ -318,8 +336,9 @@ pub fn synthesize(shape: &Shape) -> Vec<u8> {
         varint_field(&mut body, 1, l);
         varint_field(&mut body, 2, 1);
         varint_field(&mut body, 3, 0x400000 + (l << 6));
+        // Go's inlined locations here are one call deep: two lines.
         let lines = if (rng.below(1000) as f64) < shape.inlined_locations * 1000.0 {
-            2 + rng.below(2)
+            2
         } else {
             1
         };
