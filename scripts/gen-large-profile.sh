@@ -7,9 +7,10 @@
 #   scripts/gen-large-profile.sh 100 /tmp/big100.pb.gz
 #
 # Sizes measured with go1.27.3 (uncompressed / gzipped as written by Go):
-#   2 MB:  -scale 1.8  ->   2.0 MB / 1.3 MB
-#   20 MB: -scale 18   ->  19.8 MB / 13.2 MB
-#   100 MB: -scale 91  -> 100.2 MB / 66.6 MB
+#   2 MB:   -scale 2.06  ->   2.05 MB /  0.95 MB
+#   20 MB:  -scale 20.6  ->  20.0 MB  /  9.25 MB
+#   100 MB: -scale 103   -> 100.2 MB  / 46.2 MB, 2.11M samples, 1.29M
+#           distinct stacks, depth mean 23.6 (max 43), 438 locations
 # (roughly 0.97 MB uncompressed per unit of -scale; set GO to pick a toolchain).
 set -euo pipefail
 if [ $# -ne 2 ]; then
