@@ -176,28 +176,42 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     // Per-site runtime flag at frame level, for skipping inlined runtime frames too.
     let site_runtime: Vec<bool> = sites.iter().map(|s| is_runtime(p.str(s.name))).collect();
 
+    // Values per distinct stack first (decoders store each stack once, see model::Samples):
+    // the walk over stack frames below then runs once per stack, not once per sample.
     let n = p.samples.len();
+    let nstacks = p.samples.stack_count();
+    let mut stack_v = vec![0i128; nstacks];
+    let mut stack_o = vec![0i128; nstacks];
+    let mut stack_n = vec![0u64; nstacks];
+    let mut total = 0i128;
+    let mut total_objects = 0i128;
+    for i in 0..n {
+        let vals = p.samples.values(i);
+        let v = vals[opts.sample_index] as i128;
+        let o = opts.objects_index.map_or(0, |oi| vals[oi] as i128);
+        let k = p.samples.stack_of[i] as usize;
+        stack_v[k] += v;
+        stack_o[k] += o;
+        stack_n[k] += 1;
+        total += v;
+        total_objects += o;
+    }
     let mut flat = vec![0i128; sites.len()];
     let mut cum = vec![0i128; sites.len()];
     let mut objs = vec![0i128; sites.len()];
     let mut stamp = vec![u32::MAX; sites.len()];
-    let mut sample_site = Vec::with_capacity(n);
-    let mut total = 0i128;
-    let mut total_objects = 0i128;
+    let mut stack_site = vec![SiteId::NONE; nstacks];
     // Samples with an empty stack have no site (pprof's graph gives them no node either);
     // their value is counted in `unattributed`.
     let mut unattributed = 0i128;
-    for i in 0..n {
-        let v = p.samples.values(i)[opts.sample_index] as i128;
-        let o = opts
-            .objects_index
-            .map_or(0, |oi| p.samples.values(i)[oi] as i128);
-        total += v;
-        total_objects += o;
-        let stack = p.samples.stack(i);
+    for k in 0..nstacks {
+        if stack_n[k] == 0 {
+            continue;
+        }
+        let v = stack_v[k];
+        let stack = p.samples.stack_by_id(k);
         let Some(&leaf) = stack.first() else {
             unattributed += v;
-            sample_site.push(SiteId::NONE);
             continue;
         };
         // Allocation site: the leaf, or the first non-runtime frame (see module docs).
@@ -213,10 +227,10 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         }
         let si = site.0 as usize;
         flat[si] += v;
-        objs[si] += o;
-        sites[si].samples += 1;
-        sample_site.push(site);
-        let tag = i as u32;
+        objs[si] += stack_o[k];
+        sites[si].samples += stack_n[k];
+        stack_site[k] = site;
+        let tag = k as u32;
         for &l in stack {
             for &s in sites_of(l) {
                 let s = s.0 as usize;
@@ -227,6 +241,13 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
             }
         }
     }
+    drop((stack_v, stack_o, stack_n));
+    let sample_site: Vec<SiteId> = p
+        .samples
+        .stack_of
+        .iter()
+        .map(|&k| stack_site[k as usize])
+        .collect();
     let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
     for (i, s) in sites.iter_mut().enumerate() {
         s.flat = clamp(flat[i]);
@@ -290,14 +311,26 @@ impl Attribution {
             kept[s.0 as usize] = true;
         }
         // Edge (caller, callee) -> (all traversals inline so far, weight, last sample counted).
-        let mut edges: HashMap<(SiteId, SiteId), (bool, i128, usize)> = HashMap::new();
+        // Once per distinct stack: the sum of its samples' values and whether any is non-zero.
+        let nstacks = p.samples.stack_count();
+        let mut stack_v = vec![0i128; nstacks];
+        let mut stack_nz = vec![false; nstacks];
         for i in 0..p.samples.len() {
             let v = p.samples.values(i)[sample_index];
-            if v == 0 {
+            if v != 0 {
+                let k = p.samples.stack_of[i] as usize;
+                stack_v[k] += v as i128;
+                stack_nz[k] = true;
+            }
+        }
+        let mut edges: HashMap<(SiteId, SiteId), (bool, i128, usize)> = HashMap::new();
+        for i in 0..nstacks {
+            if !stack_nz[i] {
                 continue;
             }
+            let v = stack_v[i];
             let mut parent: Option<SiteId> = None;
-            for &l in p.samples.stack(i).iter().rev() {
+            for &l in p.samples.stack_by_id(i).iter().rev() {
                 let ss = self.sites_of(l);
                 for (ni, &n) in ss.iter().enumerate().rev() {
                     if !kept[n.0 as usize] {
@@ -310,7 +343,7 @@ impl Attribution {
                             e.0 &= inline;
                             if e.2 != i {
                                 // Weight counts each sample once per edge.
-                                e.1 += v as i128;
+                                e.1 += v;
                                 e.2 = i;
                             }
                         }

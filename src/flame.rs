@@ -21,6 +21,7 @@ use anyhow::{Context, Result};
 use inferno::flamegraph::color::{BackgroundColor, Color, PaletteMap};
 use inferno::flamegraph::{self, Direction};
 
+use crate::classify::CauseId;
 use crate::model::{LocId, Profile};
 use crate::report::{human, Report};
 
@@ -168,28 +169,46 @@ fn loc_names(p: &Profile, loc: LocId, lines: bool, out: &mut Vec<String>) {
 pub fn folded(report: &Report, opts: &FlameOptions) -> (Vec<(String, i64)>, i64) {
     let p = &report.profile;
     let c = &report.classification;
-    let mut acc: BTreeMap<String, i64> = BTreeMap::new();
-    let mut names = Vec::new();
+    // Values per (distinct stack, cause) first, then one line per such pair: building a line
+    // per sample was the flame graph's cost on 1M+ sample profiles (issue 9).
+    let mut per: std::collections::HashMap<(u32, CauseId), i64> = Default::default();
     for i in 0..p.samples.len() {
         let v = p.samples.values(i)[report.sample_index];
         if v == 0 {
             continue;
         }
-        names.clear();
-        for &loc in p.samples.stack(i) {
-            loc_names(p, loc, opts.lines, &mut names);
-        }
-        if names.is_empty() {
-            names.push("<no stack>".to_string());
-        }
+        *per.entry((p.samples.stack_of[i], c.sample_cause[i]))
+            .or_insert(0) += v;
+    }
+    // Each location's frames as a folded fragment (root-most frame first), built once.
+    let mut fragments: Vec<Option<String>> = vec![None; p.locations.len()];
+    let mut names = Vec::new();
+    let mut acc: BTreeMap<String, i64> = BTreeMap::new();
+    let mut entries: Vec<_> = per.into_iter().collect();
+    // Any fixed order: lines are merged and sorted by the BTreeMap.
+    entries.sort_unstable_by_key(|&(k, _)| k);
+    for ((stack, cause), v) in entries {
         let mut line = String::new();
-        for (k, n) in names.iter().rev().enumerate() {
-            if k > 0 {
+        for &loc in p.samples.stack_by_id(stack as usize).iter().rev() {
+            let frag = fragments[loc.0 as usize].get_or_insert_with(|| {
+                names.clear();
+                loc_names(p, loc, opts.lines, &mut names);
+                names
+                    .iter()
+                    .rev()
+                    .map(|n| safe_name(n))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            });
+            if !line.is_empty() {
                 line.push(';');
             }
-            line.push_str(&safe_name(n));
+            line.push_str(frag);
         }
-        line.push_str(&suffix(&c.cause(c.sample_cause[i]).name));
+        if line.is_empty() {
+            line.push_str(&safe_name("<no stack>"));
+        }
+        line.push_str(&suffix(&c.cause(cause).name));
         *acc.entry(line).or_insert(0) += v;
     }
     let mut dropped = 0;

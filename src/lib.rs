@@ -17,6 +17,8 @@ pub mod output;
 pub mod pb;
 pub mod report;
 pub mod source;
+#[doc(hidden)]
+pub mod synth;
 
 use anyhow::{bail, Context, Result};
 
@@ -118,6 +120,13 @@ pub fn load_with(
         }
     }
     let load_one = |spec: &String| -> Result<(Profile, String)> {
+        // A gzipped file is decoded while it is decompressed, never held whole (issue 9).
+        if !source::is_url(spec) {
+            if let Some(open) = source::gzip_file(spec, opts.max_size)? {
+                let p = decode::decode_gzip(open, opts).with_context(|| spec.clone())?;
+                return Ok((p, spec.clone()));
+            }
+        }
         let input = source::open(spec, opts.max_size, fetch)?;
         let p = decode::decode(&input.bytes, opts).with_context(|| input.name.clone())?;
         Ok((p, input.name))

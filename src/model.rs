@@ -156,60 +156,92 @@ pub struct Label {
 }
 
 /// Samples stored column-wise; see the module docs.
+///
+/// Stacks and label sets are stored once per distinct value and referred to by index from each
+/// sample: Go buckets heap samples by (stack, object size), so a large profile repeats most
+/// stacks, and every heap sample carries the same-shaped `bytes` label (issue 9: this keeps the
+/// decoded samples smaller than the protobuf they came from). Decoders that do not deduplicate
+/// ([`Samples::push`]) are still correct, just larger.
 #[derive(Clone, Debug, Default)]
 pub struct Samples {
     /// Number of values per sample (`sample_types.len()`).
     pub width: usize,
-    /// All stacks, leaf first, concatenated.
+    /// All distinct stacks, leaf first, concatenated.
     pub locs: Vec<LocId>,
-    /// `locs_end[i]` is the end of sample i's stack in `locs` (the start is `locs_end[i-1]`).
-    pub locs_end: Vec<u32>,
+    /// `stacks_end[k]` is the end of stack k in `locs` (the start is `stacks_end[k-1]`).
+    pub stacks_end: Vec<u32>,
+    /// Per sample, the index of its stack.
+    pub stack_of: Vec<u32>,
     /// `width` values per sample.
     pub values: Vec<i64>,
-    /// All labels, concatenated, with per-sample end offsets like `locs_end`.
+    /// All distinct label sets, concatenated, with end offsets like `stacks_end`.
     pub labels: Vec<Label>,
-    pub labels_end: Vec<u32>,
+    pub label_sets_end: Vec<u32>,
+    /// Per sample, the index of its label set.
+    pub labels_of: Vec<u32>,
+}
+
+#[inline]
+fn range_of(ends: &[u32], k: usize) -> std::ops::Range<usize> {
+    let start = if k == 0 { 0 } else { ends[k - 1] as usize };
+    start..ends[k] as usize
 }
 
 impl Samples {
     pub fn len(&self) -> usize {
-        self.locs_end.len()
+        self.stack_of.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.locs_end.is_empty()
+        self.stack_of.is_empty()
     }
 
     /// Sample i's stack, leaf first.
+    #[inline]
     pub fn stack(&self, i: usize) -> &[LocId] {
-        let start = if i == 0 {
-            0
-        } else {
-            self.locs_end[i - 1] as usize
-        };
-        &self.locs[start..self.locs_end[i] as usize]
+        &self.locs[range_of(&self.stacks_end, self.stack_of[i] as usize)]
     }
 
+    /// Number of distinct stacks stored.
+    pub fn stack_count(&self) -> usize {
+        self.stacks_end.len()
+    }
+
+    /// Stack k (an index into `stacks_end`), leaf first.
+    pub fn stack_by_id(&self, k: usize) -> &[LocId] {
+        &self.locs[range_of(&self.stacks_end, k)]
+    }
+
+    #[inline]
     pub fn values(&self, i: usize) -> &[i64] {
         &self.values[i * self.width..(i + 1) * self.width]
     }
 
     pub fn labels(&self, i: usize) -> &[Label] {
-        let start = if i == 0 {
-            0
-        } else {
-            self.labels_end[i - 1] as usize
-        };
-        &self.labels[start..self.labels_end[i] as usize]
+        &self.labels[range_of(&self.label_sets_end, self.labels_of[i] as usize)]
     }
 
-    /// Appends one sample. `values.len()` must equal `width` (checked by `validate`).
+    /// Appends one sample with its own stack and label set entries (no deduplication).
+    /// `values.len()` must equal `width` (checked by `validate`).
     pub fn push(&mut self, stack: &[LocId], values: &[i64], labels: &[Label]) {
         self.locs.extend_from_slice(stack);
-        self.locs_end.push(self.locs.len() as u32);
+        self.stack_of.push(self.stacks_end.len() as u32);
+        self.stacks_end.push(self.locs.len() as u32);
         self.values.extend_from_slice(values);
         self.labels.extend_from_slice(labels);
-        self.labels_end.push(self.labels.len() as u32);
+        self.labels_of.push(self.label_sets_end.len() as u32);
+        self.label_sets_end.push(self.labels.len() as u32);
+    }
+
+    /// Releases spare capacity left by growth (decoders call it once at the end).
+    pub fn shrink_to_fit(&mut self) {
+        self.locs.shrink_to_fit();
+        self.stacks_end.shrink_to_fit();
+        self.stack_of.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.labels.shrink_to_fit();
+        self.label_sets_end.shrink_to_fit();
+        self.labels_of.shrink_to_fit();
     }
 }
 
@@ -419,7 +451,19 @@ impl Profile {
                 self.sample_types.len()
             );
         }
-        if s.values.len() != s.len() * s.width || s.labels_end.len() != s.len() {
+        if s.values.len() != s.len() * s.width
+            || s.labels_of.len() != s.len()
+            || s.stack_of.iter().any(|&k| k as usize >= s.stacks_end.len())
+            || s.labels_of
+                .iter()
+                .any(|&k| k as usize >= s.label_sets_end.len())
+            || s.stacks_end
+                .last()
+                .is_some_and(|&e| e as usize != s.locs.len())
+            || s.label_sets_end
+                .last()
+                .is_some_and(|&e| e as usize != s.labels.len())
+        {
             bail!("sample table is inconsistent");
         }
         let nl = self.locations.len();

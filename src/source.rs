@@ -65,6 +65,32 @@ pub fn read(spec: &str, max_size: u64) -> Result<Input> {
     })
 }
 
+/// A gzipped local file, for decoding while it is read ([`crate::decode::decode_gzip`]) rather
+/// than reading it whole first (issue 9): returns a function that opens it (again) as a
+/// buffered reader. None when `spec` is stdin or the file is not gzipped.
+pub fn gzip_file(
+    spec: &str,
+    max_size: u64,
+) -> Result<Option<impl FnMut() -> Result<std::io::BufReader<std::fs::File>> + '_>> {
+    if spec == "-" {
+        return Ok(None);
+    }
+    let open = move || -> Result<std::io::BufReader<std::fs::File>> {
+        let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
+        Ok(std::io::BufReader::with_capacity(1 << 16, file))
+    };
+    let mut file = open()?;
+    let len = file.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
+    if len > max_size {
+        bail!("{spec}: input is over the --max-size limit of {max_size} bytes");
+    }
+    let mut magic = [0u8; 2];
+    let n = file
+        .read(&mut magic)
+        .with_context(|| format!("{spec}: cannot read"))?;
+    Ok((n == 2 && magic == [0x1f, 0x8b]).then_some(open))
+}
+
 /// Resolves a profile's source paths to local files under `--source-root` directories by the
 /// longest path suffix that exists (like pprof's `-source_path` with `-trim_path`), and reads
 /// their lines. Files are read once.

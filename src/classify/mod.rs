@@ -155,7 +155,23 @@ impl Classification {
     }
 }
 
-/// Per (site, cause): value, objects, evidence index, note index, largest sample's |value|.
+/// A site's line evidence: the rule and the evidence (compiler or source line); None when
+/// neither matched.
+type LineEvidence = Option<(u32, Evidence)>;
+
+/// Evidence named by the sites it comes from, turned into [`Evidence`] once per distinct key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum EvKey {
+    Profiler(SiteId),
+    /// The library frame, and the user's frame that called it.
+    Library(SiteId, Option<SiteId>),
+    Runtime(SiteId),
+    /// The line evidence of a user site (compiler or source line).
+    Line(SiteId),
+    None,
+}
+
+/// Per (site, cause): value, objects, evidence index, note index, largest stack's |value|.
 type SiteAcc = (i128, i128, usize, Option<u32>, u128);
 
 /// Per-site facts computed once, so the per-sample loop only indexes arrays.
@@ -226,13 +242,21 @@ pub fn classify(
     let runtime_cause = rules.cause_id("runtime");
 
     // Line evidence per user site, computed on first use.
-    let mut line_cache: HashMap<SiteId, Option<(u32, Evidence)>> = HashMap::new();
+    let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
     let mut ambiguous: Vec<String> = Vec::new();
     let mut frames: Vec<SiteId> = Vec::with_capacity(64);
-    // (site, cause, evidence index) -> (value, objects)
-    let mut per_site: HashMap<(SiteId, CauseId), SiteAcc> = HashMap::new();
-    let mut evidence: Vec<Evidence> = Vec::new();
-    let mut evidence_ids: HashMap<Evidence, usize> = HashMap::new();
+    // A cause depends only on the stack, so it is decided once per distinct stack (decoders
+    // store each stack once, see model::Samples), and the evidence is named by site ids until
+    // the end: no allocation per sample or per stack (issue 9).
+    const UNDECIDED: u32 = u32::MAX;
+    let mut stack_acc: Vec<u32> = vec![UNDECIDED; p.samples.stack_count()];
+    // Per distinct stack: its evidence and note, to show the largest sample's.
+    let mut stack_ev: Vec<(usize, Option<u32>)> = vec![(0, None); p.samples.stack_count()];
+    // (site, cause) -> index into `accs`, whose entries hold value, objects, evidence, note.
+    let mut acc_ids: HashMap<(SiteId, CauseId), u32> = HashMap::new();
+    let mut accs: Vec<((SiteId, CauseId), SiteAcc)> = Vec::new();
+    let mut evidence_keys: Vec<EvKey> = Vec::new();
+    let mut evidence_ids: HashMap<EvKey, usize> = HashMap::new();
     let mut sample_cause = Vec::with_capacity(p.samples.len());
 
     for i in 0..p.samples.len() {
@@ -241,52 +265,73 @@ pub fn classify(
             sample_cause.push(unclassified);
             continue;
         }
-        frames.clear();
-        for &l in p.samples.stack(i) {
-            frames.extend_from_slice(a.sites_of(l));
-        }
-        let (cause, ev, note) = decide(
-            p,
-            a,
-            &rules,
-            &facts,
-            &frames,
-            escapes,
-            lines,
-            &mut line_cache,
-            &mut ambiguous,
-        )
-        .unwrap_or_else(|| {
-            let leaf = frames[0];
-            if !frames.iter().any(|f| facts.user[f.0 as usize]) && facts.runtime[leaf.0 as usize] {
-                (
-                    runtime_cause,
-                    Evidence::Runtime {
-                        function: p.str(a.sites[leaf.0 as usize].name).to_string(),
-                    },
-                    None,
-                )
-            } else {
-                (unclassified, Evidence::None, None)
+        let k = p.samples.stack_of[i] as usize;
+        if stack_acc[k] == UNDECIDED {
+            frames.clear();
+            for &l in p.samples.stack_by_id(k) {
+                frames.extend_from_slice(a.sites_of(l));
             }
-        });
-        sample_cause.push(cause);
-        let ev_id = *evidence_ids.entry(ev.clone()).or_insert_with(|| {
-            evidence.push(ev);
-            evidence.len() - 1
-        });
-        let v = p.samples.values(i)[sample_index] as i128;
-        let o = objects_index.map_or(0, |oi| p.samples.values(i)[oi] as i128);
+            let (cause, ev, note) = decide(
+                p,
+                a,
+                &rules,
+                &facts,
+                &frames,
+                escapes,
+                lines,
+                &mut line_cache,
+                &mut ambiguous,
+            )
+            .unwrap_or_else(|| {
+                let leaf = frames[0];
+                if !frames.iter().any(|f| facts.user[f.0 as usize])
+                    && facts.runtime[leaf.0 as usize]
+                {
+                    (runtime_cause, EvKey::Runtime(leaf), None)
+                } else {
+                    (unclassified, EvKey::None, None)
+                }
+            });
+            let ev_id = *evidence_ids.entry(ev).or_insert_with(|| {
+                evidence_keys.push(ev);
+                evidence_keys.len() - 1
+            });
+            stack_ev[k] = (ev_id, note);
+            stack_acc[k] = *acc_ids.entry((site, cause)).or_insert_with(|| {
+                accs.push(((site, cause), (0, 0, ev_id, note, 0)));
+                accs.len() as u32 - 1
+            });
+        }
+        let e = &mut accs[stack_acc[k] as usize];
+        sample_cause.push(e.0 .1);
+        let vals = p.samples.values(i);
+        let v = vals[sample_index] as i128;
+        e.1 .0 += v;
+        e.1 .1 += objects_index.map_or(0, |oi| vals[oi] as i128);
         // The evidence shown for a (site, cause) is that of its largest sample.
-        let e = per_site
-            .entry((site, cause))
-            .or_insert((0, 0, ev_id, note, 0));
-        e.0 += v;
-        e.1 += o;
-        if v.unsigned_abs() > e.4 {
-            (e.2, e.3, e.4) = (ev_id, note, v.unsigned_abs());
+        if v.unsigned_abs() > e.1 .4 {
+            (e.1 .2, e.1 .3, e.1 .4) = (stack_ev[k].0, stack_ev[k].1, v.unsigned_abs());
         }
     }
+    drop((stack_acc, stack_ev, acc_ids, evidence_ids));
+    let name = |s: SiteId| p.str(a.sites[s.0 as usize].name).to_string();
+    let evidence: Vec<Evidence> = evidence_keys
+        .iter()
+        .map(|k| match *k {
+            EvKey::Profiler(f) => Evidence::Profiler { function: name(f) },
+            EvKey::Library(f, caller) => Evidence::Library {
+                function: name(f),
+                caller: caller.map(|u| crate::attribute::printable_name(p, &a.sites[u.0 as usize])),
+            },
+            EvKey::Runtime(f) => Evidence::Runtime { function: name(f) },
+            EvKey::Line(u) => line_cache[u.0 as usize]
+                .as_ref()
+                .and_then(|l| l.as_ref())
+                .map_or(Evidence::None, |(_, ev)| ev.clone()),
+            EvKey::None => Evidence::None,
+        })
+        .collect();
+    let per_site = accs;
 
     let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
     let mut totals = vec![CauseTotal::default(); rules.causes.len()];
@@ -343,18 +388,13 @@ fn decide(
     frames: &[SiteId],
     escapes: Option<&EscapeIndex>,
     lines: Option<&dyn LineSource>,
-    line_cache: &mut HashMap<SiteId, Option<(u32, Evidence)>>,
+    line_cache: &mut [Option<LineEvidence>],
     ambiguous: &mut Vec<String>,
-) -> Option<(CauseId, Evidence, Option<u32>)> {
-    let name = |s: SiteId| p.str(a.sites[s.0 as usize].name).to_string();
+) -> Option<(CauseId, EvKey, Option<u32>)> {
     // 1. The profiler's own frames, anywhere.
     for &f in frames {
         if let Some(r) = facts.anywhere[f.0 as usize] {
-            return Some((
-                rules.rules[r as usize].cause,
-                Evidence::Profiler { function: name(f) },
-                None,
-            ));
+            return Some((rules.rules[r as usize].cause, EvKey::Profiler(f), None));
         }
     }
     // 2. Library API (and runtime entry) below the first user frame, closest to the user first.
@@ -369,14 +409,10 @@ fn decide(
                     .iter()
                     .map(|s| p.str(a.sites[s.0 as usize].name)),
             );
+            let caller = boundary.map(|u| frames[u]);
             return Some((
                 rules.rules[r as usize].cause,
-                Evidence::Library {
-                    function: name(f),
-                    caller: boundary.map(|u| {
-                        crate::attribute::printable_name(p, &a.sites[frames[u].0 as usize])
-                    }),
-                },
+                EvKey::Library(f, caller),
                 note,
             ));
         }
@@ -389,29 +425,25 @@ fn decide(
     // 3. and 5. The user's allocating line: compiler reason, then the line's text.
     if let Some(u) = boundary {
         let user = frames[u];
-        let line_ev = line_cache
-            .entry(user)
-            .or_insert_with(|| line_evidence(p, a, rules, user, escapes, lines, ambiguous))
-            .clone();
-        if let Some((r, ev @ Evidence::Compiler { .. })) = &line_ev {
+        let line_ev = line_cache[user.0 as usize]
+            .get_or_insert_with(|| line_evidence(p, a, rules, user, escapes, lines, ambiguous))
+            .as_ref()
+            .map(|(r, ev)| (*r, matches!(ev, Evidence::Compiler { .. })));
+        if let Some((r, true)) = line_ev {
             return Some((
-                rules.rules[*r as usize].cause,
-                ev.clone(),
-                rules.rules[*r as usize].note,
+                rules.rules[r as usize].cause,
+                EvKey::Line(user),
+                rules.rules[r as usize].note,
             ));
         }
         // 4. Runtime entry.
         if let Some((r, f)) = runtime_hit {
-            return Some((
-                rules.rules[r as usize].cause,
-                Evidence::Runtime { function: name(f) },
-                None,
-            ));
+            return Some((rules.rules[r as usize].cause, EvKey::Runtime(f), None));
         }
-        if let Some((r, ev)) = line_ev {
+        if let Some((r, _)) = line_ev {
             return Some((
                 rules.rules[r as usize].cause,
-                ev,
+                EvKey::Line(user),
                 rules.rules[r as usize].note,
             ));
         }
@@ -422,13 +454,7 @@ fn decide(
     if frames.iter().all(|f| facts.runtime[f.0 as usize]) {
         return None;
     }
-    runtime_hit.map(|(r, f)| {
-        (
-            rules.rules[r as usize].cause,
-            Evidence::Runtime { function: name(f) },
-            None,
-        )
-    })
+    runtime_hit.map(|(r, f)| (rules.rules[r as usize].cause, EvKey::Runtime(f), None))
 }
 
 /// The compiler's reason in one line: the headline (`x escapes to heap`, `moved to heap: x`)

@@ -69,17 +69,73 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<Profile> {
     if bytes.is_empty() {
         bail!("empty input: no profile data");
     }
-    let data = decompress(bytes, opts)?;
-    if data.is_empty() {
-        bail!("empty input: gzip stream holds no data");
+    if bytes.len() as u64 > opts.max_size {
+        bail!(
+            "input is {} bytes, over the --max-size limit of {} bytes",
+            bytes.len(),
+            opts.max_size
+        );
     }
-    if let Some(why) = refuse(&data) {
+    if bytes.starts_with(&GZIP_MAGIC) {
+        return decode_gzip(|| Ok(bytes), opts);
+    }
+    decode_buffer(bytes, opts)
+}
+
+/// Decodes an uncompressed input held whole in memory.
+fn decode_buffer(data: &[u8], opts: &DecodeOptions) -> Result<Profile> {
+    if let Some(why) = refuse(data) {
         bail!("{why}");
     }
-    if legacy::sniff(&data) {
-        return legacy::parse(&data, &opts.limits);
+    if legacy::sniff(data) {
+        return legacy::parse(data, &opts.limits);
     }
-    proto::decode(&data, &opts.limits).context("not a valid pprof profile.proto")
+    proto::decode(data, &opts.limits).context("not a valid pprof profile.proto")
+}
+
+/// Decodes a gzip stream (the bytes after the magic included) while decompressing it, without
+/// holding the decompressed profile whole (issue 9): peak memory is the decoded profile.
+/// `open` gives the compressed stream; it is called a second time only for the inputs the
+/// streaming decoder leaves to the buffered one (legacy text formats, and profile.proto files
+/// with samples before their sample types or ids over 32 bits, which Go never writes).
+pub fn decode_gzip<R: Read>(
+    mut open: impl FnMut() -> Result<R>,
+    opts: &DecodeOptions,
+) -> Result<Profile> {
+    // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
+    let mut st = proto::Stream::new(flate2::read::MultiGzDecoder::new(open()?), opts.max_size);
+    // Enough to recognize the formats `refuse` names and the legacy text formats.
+    st.fill(64 << 10)?;
+    let head = st.peek();
+    if head.is_empty() {
+        bail!("empty input: gzip stream holds no data");
+    }
+    if let Some(why) = refuse(head) {
+        bail!("{why}");
+    }
+    let blank = head.iter().all(|b| b.is_ascii_whitespace());
+    if !blank && !legacy::sniff(head) {
+        match proto::decode_stream(&mut st, &opts.limits) {
+            Ok(p) => return Ok(p),
+            Err(proto::StreamError::Input(e)) => return Err(e),
+            Err(proto::StreamError::Proto(e)) => {
+                return Err(e.context("not a valid pprof profile.proto"))
+            }
+            Err(proto::StreamError::NeedsBuffer) => {}
+        }
+    }
+    drop(st);
+    let mut out = Vec::new();
+    let mut dec = flate2::read::MultiGzDecoder::new(open()?).take(opts.max_size + 1);
+    dec.read_to_end(&mut out)
+        .context("corrupt or truncated gzip data")?;
+    if out.len() as u64 > opts.max_size {
+        bail!(
+            "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
+            opts.max_size
+        );
+    }
+    decode_buffer(&out, opts)
 }
 
 /// Recognizes inputs that are not profiles heapdoc reads, to name them in the error.

@@ -23,10 +23,7 @@ use crate::model::{
 };
 use crate::pb;
 
-/// Limits that keep a hostile file from exhausting memory (or the typed ids' 32 bits) before
-/// validation, each refused with an error naming the limit (issue 10). The defaults are far
-/// above any real profile: fleet heap profiles have ~1M samples and ~100k locations, and Go
-/// records at most a few hundred frames per stack.
+/// Limits that keep a hostile file from exhausting memory before validation.
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Maximum frames in one sample's stack.
@@ -53,7 +50,6 @@ impl Default for Limits {
     }
 }
 
-/// Errors when a table has grown past its limit.
 fn check_count(n: usize, limit: usize, what: &str, at: usize) -> Result<()> {
     if n > limit {
         bail!("more than {limit} {what} (a limit of heapdoc's decoder), at byte offset {at}");
@@ -199,233 +195,454 @@ impl IdMap {
     }
 }
 
-/// Decodes an uncompressed profile.proto message into a validated [`Profile`].
-pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
-    let mut sample_types = Vec::new();
-    let mut mappings = Vec::new();
-    let mut locations = Vec::new();
-    let mut functions = Vec::new();
-    let mut raw_strings: Vec<(&[u8], usize)> = Vec::new();
-    let mut period_type = None;
-    let mut comments = Vec::new();
-    let (mut period, mut time_nanos, mut duration_nanos, mut default_sample_type) =
-        (0i64, 0i64, 0i64, 0i64);
-    let mut n_samples = 0usize;
-    let mut sample_bytes = 0usize;
+/// A top-level field's value.
+enum Val<'a> {
+    Varint(u64),
+    Bytes(&'a [u8], usize),
+    /// A fixed-width value (skipped).
+    Fixed,
+}
 
-    let mut r = Reader::new(buf, 0);
-    while !r.at_end() {
-        let key_at = r.offset();
-        let (field, wire) = r.key()?;
-        let expect = |want: u64| -> Result<()> {
-            if wire != want {
-                bail!("profile field {field} has wire type {wire}, expected {want}, at byte offset {key_at}");
+/// Marks a file the streaming decoder does not handle in one pass (samples before the sample
+/// types, ids or string indexes over 32 bits): the caller decodes it from a whole buffer
+/// instead. Never seen on Go's output.
+#[derive(Debug)]
+pub struct NeedsBuffer;
+
+impl std::fmt::Display for NeedsBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("profile needs the buffered decoder")
+    }
+}
+
+impl std::error::Error for NeedsBuffer {}
+
+/// Everything but the samples, accumulated field by field in file order. Strings are interned
+/// as they arrive, so both decoders give the same ids.
+struct Tables {
+    p: Profile,
+    string_map: Vec<StrId>,
+    first_string_len: usize,
+    sample_types: Vec<pb::ValueType>,
+    mappings: Vec<pb::Mapping>,
+    locations: Vec<pb::Location>,
+    functions: Vec<pb::Function>,
+    period_type: Option<pb::ValueType>,
+    comments: Vec<i64>,
+    default_sample_type: i64,
+    n_samples: usize,
+}
+
+impl Tables {
+    fn new() -> Tables {
+        Tables {
+            p: Profile {
+                format: Some(SourceFormat::Proto),
+                ..Profile::default()
+            },
+            string_map: Vec::new(),
+            first_string_len: 0,
+            sample_types: Vec::new(),
+            mappings: Vec::new(),
+            locations: Vec::new(),
+            functions: Vec::new(),
+            period_type: None,
+            comments: Vec::new(),
+            default_sample_type: 0,
+            n_samples: 0,
+        }
+    }
+
+    /// One top-level field other than a sample (field 2).
+    fn field(
+        &mut self,
+        field: u64,
+        wire: u64,
+        key_at: usize,
+        val: Val<'_>,
+        limits: &Limits,
+    ) -> Result<()> {
+        let want = |w: u64| -> Result<()> {
+            if wire != w {
+                bail!("profile field {field} has wire type {wire}, expected {w}, at byte offset {key_at}");
             }
             Ok(())
         };
         match field {
-            1 | 3 | 4 | 5 | 11 => {
-                expect(WIRE_LEN)?;
-                let (b, at) = r.bytes()?;
+            1 | 3 | 4 | 5 | 6 | 11 => {
+                want(WIRE_LEN)?;
+                let Val::Bytes(b, at) = val else {
+                    unreachable!("wire type checked")
+                };
                 let ctx = |what: &str| format!("invalid {what} message at byte offset {at}");
                 match field {
-                    1 => sample_types
+                    1 => self
+                        .sample_types
                         .push(pb::ValueType::decode(b).with_context(|| ctx("sample_type"))?),
                     3 => {
-                        check_count(mappings.len() + 1, limits.max_locations, "mappings", key_at)?;
-                        mappings.push(pb::Mapping::decode(b).with_context(|| ctx("mapping"))?)
+                        check_count(
+                            self.mappings.len() + 1,
+                            limits.max_locations,
+                            "mappings",
+                            key_at,
+                        )?;
+                        self.mappings
+                            .push(pb::Mapping::decode(b).with_context(|| ctx("mapping"))?)
                     }
                     4 => {
                         check_count(
-                            locations.len() + 1,
+                            self.locations.len() + 1,
                             limits.max_locations,
                             "locations",
                             key_at,
                         )?;
-                        locations.push(pb::Location::decode(b).with_context(|| ctx("location"))?)
+                        self.locations
+                            .push(pb::Location::decode(b).with_context(|| ctx("location"))?)
                     }
                     5 => {
                         check_count(
-                            functions.len() + 1,
+                            self.functions.len() + 1,
                             limits.max_locations,
                             "functions",
                             key_at,
                         )?;
-                        functions.push(pb::Function::decode(b).with_context(|| ctx("function"))?)
+                        self.functions
+                            .push(pb::Function::decode(b).with_context(|| ctx("function"))?)
+                    }
+                    6 => {
+                        check_count(
+                            self.string_map.len() + 1,
+                            limits.max_strings,
+                            "strings",
+                            key_at,
+                        )?;
+                        if self.string_map.is_empty() {
+                            self.first_string_len = b.len();
+                        }
+                        let id = self.p.strings.intern(&String::from_utf8_lossy(b));
+                        self.string_map.push(id);
                     }
                     _ => {
-                        period_type =
+                        self.period_type =
                             Some(pb::ValueType::decode(b).with_context(|| ctx("period_type"))?)
                     }
                 }
             }
-            2 => {
-                expect(WIRE_LEN)?;
-                let (b, _) = r.bytes()?;
-                n_samples += 1;
-                check_count(n_samples, limits.max_samples, "samples", key_at)?;
-                sample_bytes += b.len();
-            }
-            6 => {
-                expect(WIRE_LEN)?;
-                check_count(raw_strings.len() + 1, limits.max_strings, "strings", key_at)?;
-                raw_strings.push(r.bytes()?);
-            }
             7..=10 | 12 | 14 | 15 => {
-                expect(WIRE_VARINT)?;
-                let v = r.varint()? as i64;
+                want(WIRE_VARINT)?;
+                let Val::Varint(v) = val else {
+                    unreachable!("wire type checked")
+                };
+                let v = v as i64;
                 match field {
-                    9 => time_nanos = v,
-                    10 => duration_nanos = v,
-                    12 => period = v,
-                    14 => default_sample_type = v,
+                    9 => self.p.time_nanos = v,
+                    10 => self.p.duration_nanos = v,
+                    12 => self.p.period = v,
+                    14 => self.default_sample_type = v,
                     _ => {}
                 }
             }
-            13 => {
+            13 => match val {
                 // repeated int64, packed or not.
-                if wire == WIRE_LEN {
-                    let (b, at) = r.bytes()?;
+                Val::Bytes(b, at) => {
                     let mut pr = Reader::new(b, at);
                     while !pr.at_end() {
-                        comments.push(pr.varint()? as i64);
+                        self.comments.push(pr.varint()? as i64);
                     }
-                } else {
-                    expect(WIRE_VARINT)?;
-                    comments.push(r.varint()? as i64);
                 }
+                _ => {
+                    want(WIRE_VARINT)?;
+                    if let Val::Varint(v) = val {
+                        self.comments.push(v as i64);
+                    }
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks and converts the tables; returns the profile (without samples), the location id
+    /// map and the string map.
+    fn finish(self) -> Result<(Profile, IdMap, Vec<StrId>)> {
+        let Tables {
+            mut p,
+            string_map,
+            first_string_len,
+            sample_types,
+            mappings,
+            locations,
+            functions,
+            period_type,
+            comments,
+            default_sample_type,
+            n_samples,
+        } = self;
+        if string_map.is_empty() {
+            if n_samples == 0 && sample_types.is_empty() && locations.is_empty() {
+                bail!("not a pprof profile: no string table, sample types or samples");
             }
-            _ => r.skip(wire)?,
+            bail!("invalid profile: the string table is empty (it must start with \"\")");
         }
-    }
-
-    if raw_strings.is_empty() {
-        if n_samples == 0 && sample_types.is_empty() && locations.is_empty() {
-            bail!("not a pprof profile: no string table, sample types or samples");
+        if first_string_len != 0 {
+            bail!("invalid profile: string_table[0] must be empty, found {first_string_len} bytes");
         }
-        bail!("invalid profile: the string table is empty (it must start with \"\")");
-    }
-    if !raw_strings[0].0.is_empty() {
-        bail!(
-            "invalid profile: string_table[0] must be empty, found {} bytes",
-            raw_strings[0].0.len()
-        );
-    }
-
-    let mut p = Profile {
-        format: Some(SourceFormat::Proto),
-        ..Profile::default()
-    };
-    // File string index -> interned id. Duplicate strings in the file share one id.
-    let string_map: Vec<StrId> = raw_strings
-        .iter()
-        .map(|(b, _)| p.strings.intern(&String::from_utf8_lossy(b)))
-        .collect();
-    let st = |idx: i64, what: &dyn Fn() -> String| -> Result<StrId> {
-        usize::try_from(idx)
-            .ok()
-            .and_then(|i| string_map.get(i).copied())
-            .ok_or_else(|| {
-                anyhow!(
-                    "{} refers to string {idx} but the string table has {} entries",
-                    what(),
-                    string_map.len()
-                )
-            })
-    };
-
-    for (i, t) in sample_types.iter().enumerate() {
-        p.sample_types.push(ValueType {
-            ty: st(t.r#type, &|| format!("sample_type[{i}].type"))?,
-            unit: st(t.unit, &|| format!("sample_type[{i}].unit"))?,
-        });
-    }
-    if let Some(t) = &period_type {
-        p.period_type = Some(ValueType {
-            ty: st(t.r#type, &|| "period_type.type".into())?,
-            unit: st(t.unit, &|| "period_type.unit".into())?,
-        });
-    }
-    if default_sample_type != 0 {
-        let name = st(default_sample_type, &|| "default_sample_type".into())?;
-        p.default_sample_type = p.sample_types.iter().position(|t| t.ty == name);
-    }
-    p.period = period;
-    p.time_nanos = time_nanos;
-    p.duration_nanos = duration_nanos;
-    for (i, c) in comments.iter().enumerate() {
-        p.comments.push(st(*c, &|| format!("comment[{i}]"))?);
-    }
-
-    let map_ids = IdMap::build(mappings.iter().map(|m| m.id), "mapping")?;
-    for m in &mappings {
-        let filename = st(m.filename, &|| format!("mapping id {} filename", m.id))?;
-        let label = crate::model::mapping_label(p.strings.get(filename));
-        p.mappings.push(Mapping {
-            memory_start: m.memory_start,
-            memory_limit: m.memory_limit,
-            file_offset: m.file_offset,
-            filename,
-            build_id: st(m.build_id, &|| format!("mapping id {} build_id", m.id))?,
-            label: p.strings.intern(&label),
-        });
-    }
-    let func_ids = IdMap::build(functions.iter().map(|f| f.id), "function")?;
-    for f in &functions {
-        p.functions.push(Function {
-            name: st(f.name, &|| format!("function id {} name", f.id))?,
-            system_name: st(f.system_name, &|| {
-                format!("function id {} system_name", f.id)
-            })?,
-            filename: st(f.filename, &|| format!("function id {} filename", f.id))?,
-            start_line: f.start_line,
-        });
-    }
-    let loc_ids = IdMap::build(locations.iter().map(|l| l.id), "location")?;
-    for l in &locations {
-        let mapping = match l.mapping_id {
-            0 => None,
-            id => Some(MapId(map_ids.get(id).ok_or_else(|| {
-                anyhow!("location id {} refers to missing mapping id {id}", l.id)
-            })?)),
+        let st = |idx: i64, what: &dyn Fn() -> String| -> Result<StrId> {
+            usize::try_from(idx)
+                .ok()
+                .and_then(|i| string_map.get(i).copied())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{} refers to string {idx} but the string table has {} entries",
+                        what(),
+                        string_map.len()
+                    )
+                })
         };
-        let start = p.frames.len() as u32;
-        for line in &l.line {
-            let func = func_ids.get(line.function_id).ok_or_else(|| {
-                anyhow!(
-                    "location id {} refers to missing function id {}",
-                    l.id,
-                    line.function_id
-                )
-            })?;
-            p.frames.push(Frame {
-                func: FuncId(func),
-                line: line.line,
+
+        for (i, t) in sample_types.iter().enumerate() {
+            p.sample_types.push(ValueType {
+                ty: st(t.r#type, &|| format!("sample_type[{i}].type"))?,
+                unit: st(t.unit, &|| format!("sample_type[{i}].unit"))?,
             });
         }
-        p.locations.push(Location {
-            address: l.address,
-            mapping,
-            frames_start: start,
-            frames_end: p.frames.len() as u32,
-        });
+        if let Some(t) = &period_type {
+            p.period_type = Some(ValueType {
+                ty: st(t.r#type, &|| "period_type.type".into())?,
+                unit: st(t.unit, &|| "period_type.unit".into())?,
+            });
+        }
+        if default_sample_type != 0 {
+            let name = st(default_sample_type, &|| "default_sample_type".into())?;
+            p.default_sample_type = p.sample_types.iter().position(|t| t.ty == name);
+        }
+        for (i, c) in comments.iter().enumerate() {
+            p.comments.push(st(*c, &|| format!("comment[{i}]"))?);
+        }
+
+        let map_ids = IdMap::build(mappings.iter().map(|m| m.id), "mapping")?;
+        for m in &mappings {
+            let filename = st(m.filename, &|| format!("mapping id {} filename", m.id))?;
+            let label = crate::model::mapping_label(p.strings.get(filename));
+            p.mappings.push(Mapping {
+                memory_start: m.memory_start,
+                memory_limit: m.memory_limit,
+                file_offset: m.file_offset,
+                filename,
+                build_id: st(m.build_id, &|| format!("mapping id {} build_id", m.id))?,
+                label: p.strings.intern(&label),
+            });
+        }
+        let func_ids = IdMap::build(functions.iter().map(|f| f.id), "function")?;
+        for f in &functions {
+            p.functions.push(Function {
+                name: st(f.name, &|| format!("function id {} name", f.id))?,
+                system_name: st(f.system_name, &|| {
+                    format!("function id {} system_name", f.id)
+                })?,
+                filename: st(f.filename, &|| format!("function id {} filename", f.id))?,
+                start_line: f.start_line,
+            });
+        }
+        let loc_ids = IdMap::build(locations.iter().map(|l| l.id), "location")?;
+        for l in &locations {
+            let mapping = match l.mapping_id {
+                0 => None,
+                id => Some(MapId(map_ids.get(id).ok_or_else(|| {
+                    anyhow!("location id {} refers to missing mapping id {id}", l.id)
+                })?)),
+            };
+            let start = p.frames.len() as u32;
+            for line in &l.line {
+                let func = func_ids.get(line.function_id).ok_or_else(|| {
+                    anyhow!(
+                        "location id {} refers to missing function id {}",
+                        l.id,
+                        line.function_id
+                    )
+                })?;
+                p.frames.push(Frame {
+                    func: FuncId(func),
+                    line: line.line,
+                });
+            }
+            p.locations.push(Location {
+                address: l.address,
+                mapping,
+                frames_start: start,
+                frames_end: p.frames.len() as u32,
+            });
+        }
+        p.samples.width = p.sample_types.len();
+        Ok((p, loc_ids, string_map))
     }
-    drop((sample_types, mappings, locations, functions));
+}
+
+/// A hash of a slice of small plain values, for deduplicating stacks and label sets.
+#[inline]
+fn hash_words(words: impl Iterator<Item = u64>) -> u64 {
+    let mut h = 0u64;
+    for w in words {
+        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    // hashbrown takes its control bits from the top of the hash: mix the low bits up.
+    h ^ (h >> 29) ^ (h << 23)
+}
+
+/// A 32-bit hash of a stack; tables keep it next to the id so growing never rehashes stacks.
+#[inline]
+fn stack_hash(s: &[LocId]) -> u32 {
+    (hash_words(s.iter().map(|l| l.0 as u64)) >> 32) as u32
+}
+
+#[inline]
+fn labels_hash(s: &[Label]) -> u32 {
+    (hash_words(s.iter().flat_map(|l| {
+        [
+            l.key.0 as u64,
+            l.str.0 as u64,
+            l.num as u64,
+            l.unit.0 as u64,
+        ]
+    })) >> 32) as u32
+}
+
+/// The table hash of a stored 32-bit hash (hashbrown wants 64 bits, control bits at the top).
+#[inline]
+fn h64(h: u32) -> u64 {
+    (h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+fn range_of(ends: &[u32], k: usize) -> std::ops::Range<usize> {
+    let start = if k == 0 { 0 } else { ends[k - 1] as usize };
+    start..ends[k] as usize
+}
+
+/// Sample columns being built, with stacks and label sets deduplicated as they arrive (see
+/// [`crate::model::Samples`]). The hash tables hold only indexes into the columns.
+struct SampleSink {
+    s: crate::model::Samples,
+    /// (stack id, its hash).
+    stacks: hashbrown::HashTable<(u32, u32)>,
+    /// (label set id, its hash).
+    label_sets: hashbrown::HashTable<(u32, u32)>,
+}
+
+impl SampleSink {
+    fn new(width: usize) -> SampleSink {
+        SampleSink {
+            s: crate::model::Samples {
+                width,
+                ..Default::default()
+            },
+            stacks: hashbrown::HashTable::new(),
+            label_sets: hashbrown::HashTable::new(),
+        }
+    }
+
+    /// Ends a sample whose stack is `locs[locs_start..]` and label set `labels[labels_start..]`:
+    /// each is stored unless an identical one already is.
+    fn commit(&mut self, locs_start: usize, labels_start: usize) {
+        let s = &mut self.s;
+        let h = stack_hash(&s.locs[locs_start..]);
+        let (locs, ends) = (&s.locs, &s.stacks_end);
+        let found = self
+            .stacks
+            .find(h64(h), |&(k, kh)| {
+                kh == h && locs[range_of(ends, k as usize)] == locs[locs_start..]
+            })
+            .map(|&(k, _)| k);
+        let stack = match found {
+            Some(k) => {
+                s.locs.truncate(locs_start);
+                k
+            }
+            None => {
+                let k = s.stacks_end.len() as u32;
+                s.stacks_end.push(s.locs.len() as u32);
+                self.stacks
+                    .insert_unique(h64(h), (k, h), |&(_, kh)| h64(kh));
+                k
+            }
+        };
+        s.stack_of.push(stack);
+
+        let h = labels_hash(&s.labels[labels_start..]);
+        let (labels, ends) = (&s.labels, &s.label_sets_end);
+        let found = self
+            .label_sets
+            .find(h64(h), |&(k, kh)| {
+                kh == h && labels[range_of(ends, k as usize)] == labels[labels_start..]
+            })
+            .map(|&(k, _)| k);
+        let set = match found {
+            Some(k) => {
+                s.labels.truncate(labels_start);
+                k
+            }
+            None => {
+                let k = s.label_sets_end.len() as u32;
+                s.label_sets_end.push(s.labels.len() as u32);
+                self.label_sets
+                    .insert_unique(h64(h), (k, h), |&(_, kh)| h64(kh));
+                k
+            }
+        };
+        s.labels_of.push(set);
+    }
+
+    fn finish(mut self) -> crate::model::Samples {
+        drop(self.stacks);
+        drop(self.label_sets);
+        self.s.shrink_to_fit();
+        self.s
+    }
+}
+
+/// Decodes an uncompressed profile.proto message held whole in memory into a validated
+/// [`Profile`]. Two passes over the top-level fields: the first reads everything but samples
+/// (Go writes samples before the locations they refer to), the second decodes samples with the
+/// location table already resolved, so stacks are stored as dense `LocId`s without a remap.
+pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
+    let mut t = Tables::new();
+    let mut r = Reader::new(buf, 0);
+    while !r.at_end() {
+        let key_at = r.offset();
+        let (field, wire) = r.key()?;
+        let val = match wire {
+            WIRE_VARINT => Val::Varint(r.varint()?),
+            WIRE_LEN => {
+                let (b, at) = r.bytes()?;
+                Val::Bytes(b, at)
+            }
+            w => {
+                r.skip(w)?;
+                Val::Fixed
+            }
+        };
+        if field == 2 {
+            if wire != WIRE_LEN {
+                bail!("profile field 2 has wire type {wire}, expected {WIRE_LEN}, at byte offset {key_at}");
+            }
+            t.n_samples += 1;
+            check_count(t.n_samples, limits.max_samples, "samples", key_at)?;
+            continue;
+        }
+        t.field(field, wire, key_at, val, limits)?;
+    }
+    let (mut p, loc_ids, string_map) = t.finish()?;
 
     // Pass 2: samples, straight into column vectors.
     let width = p.sample_types.len();
-    let s = &mut p.samples;
-    s.width = width;
-    s.locs_end.reserve_exact(n_samples);
-    s.labels_end.reserve_exact(n_samples);
-    // Each value takes >= 1 byte on the wire: a hostile file with many sample types and many
-    // empty samples must not make this reservation overflow or exhaust memory up front.
-    s.values
-        .reserve_exact(n_samples.saturating_mul(width).min(sample_bytes));
-    // A stack id takes >= 1 byte on the wire, so this never over-reserves by more than 4x.
-    s.locs.reserve(sample_bytes / 2);
+    let mut sink = SampleSink::new(width);
     let mut r = Reader::new(buf, 0);
     let mut index = 0usize;
+    let loc = |id: u64| loc_ids.get(id);
+    let string = |i: i64| {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| string_map.get(i).copied())
+    };
     while !r.at_end() {
         let (field, wire) = r.key()?;
         if field != 2 {
@@ -433,84 +650,127 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
             continue;
         }
         let (b, at) = r.bytes()?;
-        decode_sample(b, at, index, &loc_ids, &string_map, width, limits, s)?;
+        decode_sample(b, at, index, width, limits, &mut sink, &loc, &string)
+            .map_err(|e| resolve_error(e, index, &string_map))?;
         index += 1;
     }
+    p.samples = sink.finish();
     p.validate()?;
     Ok(p)
 }
 
+/// Why a sample's id did not resolve: the message the buffered decoder gives.
+#[derive(Debug)]
+enum Unresolved {
+    Location(u64),
+    String(&'static str, i64),
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl std::error::Error for Unresolved {}
+
+fn resolve_error(e: anyhow::Error, index: usize, string_map: &[StrId]) -> anyhow::Error {
+    match e.downcast_ref::<Unresolved>() {
+        Some(Unresolved::Location(id)) => {
+            anyhow!("sample #{index} refers to missing location id {id}")
+        }
+        Some(Unresolved::String(what, i)) => anyhow!(
+            "sample #{index} label {what} refers to string {i} but the string table has {} entries",
+            string_map.len()
+        ),
+        None => e,
+    }
+}
+
+/// Decodes one sample into the sink. `loc` maps a file location id to the id stored (None:
+/// missing) and `string` a label's string index.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn decode_sample(
     b: &[u8],
     at: usize,
     index: usize,
-    loc_ids: &IdMap,
-    string_map: &[StrId],
     width: usize,
     limits: &Limits,
-    s: &mut crate::model::Samples,
+    sink: &mut SampleSink,
+    loc: &impl Fn(u64) -> Option<u32>,
+    string: &impl Fn(i64) -> Option<StrId>,
 ) -> Result<()> {
+    let s = &mut sink.s;
     let locs_start = s.locs.len();
+    let labels_start = s.labels.len();
     let values_start = s.values.len();
     let mut r = Reader::new(b, at);
     let push_loc = |s: &mut crate::model::Samples, id: u64| -> Result<()> {
-        let loc = loc_ids
-            .get(id)
-            .ok_or_else(|| anyhow!("sample #{index} refers to missing location id {id}"))?;
-        s.locs.push(LocId(loc));
+        let l = loc(id).ok_or(Unresolved::Location(id))?;
+        s.locs.push(LocId(l));
         Ok(())
     };
-    while !r.at_end() {
-        let (field, wire) = r.key()?;
-        match (field, wire) {
-            (1, WIRE_LEN) => {
-                let (pb, pat) = r.bytes()?;
-                let mut pr = Reader::new(pb, pat);
-                while !pr.at_end() {
-                    push_loc(s, pr.varint()?)?;
+    let result = (|| -> Result<()> {
+        while !r.at_end() {
+            let (field, wire) = r.key()?;
+            match (field, wire) {
+                (1, WIRE_LEN) => {
+                    let (pb, pat) = r.bytes()?;
+                    let mut pr = Reader::new(pb, pat);
+                    while !pr.at_end() {
+                        push_loc(s, pr.varint()?)?;
+                    }
                 }
-            }
-            (1, WIRE_VARINT) => push_loc(s, r.varint()?)?,
-            (2, WIRE_LEN) => {
-                let (pb, pat) = r.bytes()?;
-                let mut pr = Reader::new(pb, pat);
-                while !pr.at_end() {
-                    s.values.push(pr.varint()? as i64);
+                (1, WIRE_VARINT) => push_loc(s, r.varint()?)?,
+                (2, WIRE_LEN) => {
+                    let (pb, pat) = r.bytes()?;
+                    let mut pr = Reader::new(pb, pat);
+                    while !pr.at_end() {
+                        s.values.push(pr.varint()? as i64);
+                    }
                 }
+                (2, WIRE_VARINT) => s.values.push(r.varint()? as i64),
+                (3, WIRE_LEN) => {
+                    let (lb, lat) = r.bytes()?;
+                    s.labels.push(decode_label(lb, lat, string)?);
+                }
+                (f @ 1..=3, w) => {
+                    bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
+                }
+                (_, w) => r.skip(w)?,
             }
-            (2, WIRE_VARINT) => s.values.push(r.varint()? as i64),
-            (3, WIRE_LEN) => {
-                let (lb, lat) = r.bytes()?;
-                s.labels.push(decode_label(lb, lat, index, string_map)?);
-            }
-            (f @ 1..=3, w) => {
-                bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
-            }
-            (_, w) => r.skip(w)?,
         }
+        if s.locs.len() - locs_start > limits.max_stack_depth {
+            bail!(
+                "sample #{index} has a stack of {} frames, over the limit of {}",
+                s.locs.len() - locs_start,
+                limits.max_stack_depth
+            );
+        }
+        let n_values = s.values.len() - values_start;
+        if n_values != width {
+            bail!("sample #{index} has {n_values} values but the profile has {width} sample types");
+        }
+        if s.locs.len() > u32::MAX as usize
+            || s.labels.len() > u32::MAX as usize
+            || s.stack_of.len() >= u32::MAX as usize
+        {
+            bail!("too many stack entries in one profile (over 2^32)");
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        s.locs.truncate(locs_start);
+        s.labels.truncate(labels_start);
+        s.values.truncate(values_start);
+        return Err(e);
     }
-    let n_values = s.values.len() - values_start;
-    if n_values != width {
-        bail!("sample #{index} has {n_values} values but the profile has {width} sample types");
-    }
-    if s.locs.len() - locs_start > limits.max_stack_depth {
-        bail!(
-            "sample #{index} has a stack of {} frames, over the limit of {}",
-            s.locs.len() - locs_start,
-            limits.max_stack_depth
-        );
-    }
-    if s.locs.len() > u32::MAX as usize || s.labels.len() > u32::MAX as usize {
-        bail!("too many stack entries in one profile (over 2^32)");
-    }
-    s.locs_end.push(s.locs.len() as u32);
-    s.labels_end.push(s.labels.len() as u32);
+    sink.commit(locs_start, labels_start);
     Ok(())
 }
 
-fn decode_label(b: &[u8], at: usize, index: usize, string_map: &[StrId]) -> Result<Label> {
+fn decode_label(b: &[u8], at: usize, string: &impl Fn(i64) -> Option<StrId>) -> Result<Label> {
     let mut r = Reader::new(b, at);
     let (mut key, mut str, mut num, mut unit) = (0i64, 0i64, 0i64, 0i64);
     while !r.at_end() {
@@ -528,13 +788,8 @@ fn decode_label(b: &[u8], at: usize, index: usize, string_map: &[StrId]) -> Resu
             _ => {}
         }
     }
-    let st = |i: i64, what: &str| -> Result<StrId> {
-        usize::try_from(i).ok().and_then(|i| string_map.get(i).copied()).ok_or_else(|| {
-            anyhow!(
-                "sample #{index} label {what} refers to string {i} but the string table has {} entries",
-                string_map.len()
-            )
-        })
+    let st = |i: i64, what: &'static str| -> Result<StrId> {
+        Ok(string(i).ok_or(Unresolved::String(what, i))?)
     };
     Ok(Label {
         key: st(key, "key")?,
@@ -542,4 +797,321 @@ fn decode_label(b: &[u8], at: usize, index: usize, string_map: &[StrId]) -> Resu
         num,
         unit: st(unit, "num_unit")?,
     })
+}
+
+/// Why a streamed decode stopped.
+pub enum StreamError {
+    /// The decompressor failed (corrupt gzip, over the size limit): reported as is.
+    Input(anyhow::Error),
+    /// The profile is invalid.
+    Proto(anyhow::Error),
+    /// Decode this file from a whole buffer instead ([`NeedsBuffer`]).
+    NeedsBuffer,
+}
+
+/// A forward-only buffered view of a decompressing reader, handing out whole top-level
+/// fields as slices of its buffer (grown when one field is larger than the buffer).
+pub struct Stream<R: std::io::Read> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// Absolute offset of `buf[0]` in the decompressed stream.
+    base: usize,
+    eof: bool,
+    max_size: u64,
+}
+
+impl<R: std::io::Read> Stream<R> {
+    pub fn new(r: R, max_size: u64) -> Stream<R> {
+        Stream {
+            r,
+            buf: vec![0; 1 << 18],
+            pos: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            max_size,
+        }
+    }
+
+    /// Makes at least `n` unread bytes available unless the stream ends first. Errors are
+    /// the decompressor's.
+    pub fn fill(&mut self, n: usize) -> Result<()> {
+        if self.end - self.pos >= n || self.eof {
+            return Ok(());
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos;
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.buf.len() < n {
+            self.buf.resize(n.max(self.buf.len() * 2), 0);
+        }
+        while self.end < n && !self.eof {
+            let k = loop {
+                match self.r.read(&mut self.buf[self.end..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    r => break r,
+                }
+            }
+            .context("corrupt or truncated gzip data")?;
+            if k == 0 {
+                self.eof = true;
+            }
+            self.end += k;
+            if (self.base + self.end) as u64 > self.max_size {
+                bail!(
+                    "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
+                    self.max_size
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The unread bytes in the buffer.
+    pub fn peek(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    pub fn at_eof(&self) -> bool {
+        self.eof && self.pos == self.end
+    }
+
+    /// Reads to the end, for the decompressor's verdict on the rest of the input.
+    fn drain(&mut self) -> Result<()> {
+        while !self.eof {
+            self.pos = self.end;
+            self.fill(self.buf.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a profile.proto stream in one pass without holding it whole (issue 9: peak memory
+/// is the decoded profile, not the decompressed file). Samples are stored with the file's
+/// location ids and string indexes, resolved when the tables (which Go writes after the
+/// samples) have been read.
+pub fn decode_stream<R: std::io::Read>(
+    st: &mut Stream<R>,
+    limits: &Limits,
+) -> std::result::Result<Profile, StreamError> {
+    match stream_inner(st, limits) {
+        Ok(p) => Ok(p),
+        Err(e) if e.is::<NeedsBuffer>() => Err(StreamError::NeedsBuffer),
+        Err(e) => match e.downcast::<InputError>() {
+            Ok(InputError(input)) => Err(StreamError::Input(input)),
+            Err(e) => {
+                // A corrupt gzip stream is reported as such even when the protobuf broke first.
+                if let Err(input) = st.drain() {
+                    return Err(StreamError::Input(input));
+                }
+                Err(StreamError::Proto(e))
+            }
+        },
+    }
+}
+
+/// An error of the decompressor inside [`stream_inner`], kept apart from protobuf errors.
+#[derive(Debug)]
+struct InputError(anyhow::Error);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn input_err(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(InputError(e))
+}
+
+fn stream_inner<R: std::io::Read>(st: &mut Stream<R>, limits: &Limits) -> Result<Profile> {
+    let mut t = Tables::new();
+    let mut sink: Option<SampleSink> = None;
+    let raw_loc = |id: u64| u32::try_from(id).ok();
+    let raw_str = |i: i64| u32::try_from(i).ok().map(StrId);
+    let mut index = 0usize;
+    loop {
+        st.fill(20).map_err(input_err)?;
+        if st.at_eof() {
+            break;
+        }
+        let base = st.base + st.pos;
+        let mut r = Reader::new(st.peek(), base);
+        let key_at = r.offset();
+        let (field, wire) = r.key()?;
+        let header;
+        let val_len;
+        let mut varint_val = 0;
+        match wire {
+            WIRE_LEN => {
+                let len = r.varint()?;
+                header = r.pos;
+                let total = (header as u64)
+                    .checked_add(len)
+                    .filter(|&n| n <= st.max_size + 1);
+                let Some(total) = total else {
+                    bail!("length-delimited field of {len} bytes at byte offset {} runs past the end of its message", base + header);
+                };
+                st.fill(total as usize).map_err(input_err)?;
+                if st.end - st.pos < total as usize {
+                    bail!("length-delimited field of {len} bytes at byte offset {} runs past the end of its message", base + header);
+                }
+                val_len = len as usize;
+            }
+            WIRE_VARINT => {
+                varint_val = r.varint()?;
+                header = r.pos;
+                val_len = 0;
+            }
+            WIRE_FIXED64 | WIRE_FIXED32 => {
+                header = r.pos;
+                val_len = if wire == WIRE_FIXED64 { 8 } else { 4 };
+                st.fill(header + val_len).map_err(input_err)?;
+                if st.end - st.pos < header + val_len {
+                    bail!(
+                        "truncated fixed-width field at byte offset {}",
+                        base + header
+                    );
+                }
+            }
+            w => bail!(
+                "unsupported protobuf wire type {w} at byte offset {}",
+                r.offset()
+            ),
+        }
+        // Re-read the value from the (possibly refilled) buffer.
+        let data = &st.buf[st.pos..st.end];
+        let val = match wire {
+            WIRE_VARINT => Val::Varint(varint_val),
+            WIRE_LEN => Val::Bytes(&data[header..header + val_len], base + header),
+            _ => Val::Fixed,
+        };
+        if field == 2 {
+            let Val::Bytes(b, at) = val else {
+                bail!("profile field 2 has wire type {wire}, expected {WIRE_LEN}, at byte offset {key_at}");
+            };
+            let sink = sink.get_or_insert_with(|| SampleSink::new(t.sample_types.len()));
+            let width = sink.s.width;
+            decode_sample(b, at, index, width, limits, sink, &raw_loc, &raw_str).map_err(|e| {
+                match e.downcast_ref::<Unresolved>() {
+                    // An id or index that does not fit the raw 32-bit columns.
+                    Some(_) => anyhow::Error::new(NeedsBuffer),
+                    None => e,
+                }
+            })?;
+            index += 1;
+            t.n_samples += 1;
+            check_count(t.n_samples, limits.max_samples, "samples", key_at)?;
+        } else {
+            if field == 1 && sink.is_some() {
+                // A sample type after samples: the samples' width was wrong.
+                return Err(NeedsBuffer.into());
+            }
+            t.field(field, wire, key_at, val, limits)?;
+        }
+        st.pos += header + val_len;
+    }
+    let (mut p, loc_ids, string_map) = t.finish()?;
+    let mut samples = match sink {
+        Some(sink) => sink.finish(),
+        None => crate::model::Samples {
+            width: p.sample_types.len(),
+            ..Default::default()
+        },
+    };
+    // Resolve the raw ids, naming the first sample with an unresolved one.
+    let mut bad_stack = None;
+    for k in 0..samples.stacks_end.len() {
+        let range = range_of(&samples.stacks_end, k);
+        for l in &mut samples.locs[range] {
+            match loc_ids.get(l.0 as u64) {
+                Some(d) => l.0 = d,
+                None => {
+                    bad_stack = Some((k as u32, l.0 as u64));
+                    break;
+                }
+            }
+        }
+        if bad_stack.is_some() {
+            break;
+        }
+    }
+    if let Some((k, id)) = bad_stack {
+        let index = samples.stack_of.iter().position(|&s| s == k).unwrap_or(0);
+        bail!("sample #{index} refers to missing location id {id}");
+    }
+    let mut bad_label = None;
+    'sets: for k in 0..samples.label_sets_end.len() {
+        let range = range_of(&samples.label_sets_end, k);
+        for l in &mut samples.labels[range] {
+            for (what, id) in [
+                ("key", &mut l.key),
+                ("str", &mut l.str),
+                ("num_unit", &mut l.unit),
+            ] {
+                match string_map.get(id.0 as usize) {
+                    Some(&s) => *id = s,
+                    None => {
+                        bad_label = Some((k as u32, what, id.0));
+                        break 'sets;
+                    }
+                }
+            }
+        }
+    }
+    if let Some((k, what, i)) = bad_label {
+        let index = samples.labels_of.iter().position(|&s| s == k).unwrap_or(0);
+        bail!(
+            "sample #{index} label {what} refers to string {i} but the string table has {} entries",
+            string_map.len()
+        );
+    }
+    p.samples = samples;
+    p.validate()?;
+    Ok(p)
+}
+
+/// The speed limit of any decoder (issue 9's baseline): one pass over the wire format that
+/// reads every key and every varint of every sample (packed fields included) and skips
+/// everything else, keeping nothing. Returns a checksum so the work cannot be optimized away.
+#[doc(hidden)]
+pub fn walk(buf: &[u8]) -> Result<u64> {
+    let mut sum = 0u64;
+    let mut r = Reader::new(buf, 0);
+    while !r.at_end() {
+        let (field, wire) = r.key()?;
+        if field != 2 || wire != WIRE_LEN {
+            r.skip(wire)?;
+            continue;
+        }
+        let (b, at) = r.bytes()?;
+        let mut s = Reader::new(b, at);
+        while !s.at_end() {
+            let (f, w) = s.key()?;
+            if w != WIRE_LEN {
+                s.skip(w)?;
+                continue;
+            }
+            let (pb, pat) = s.bytes()?;
+            let mut pr = Reader::new(pb, pat);
+            while !pr.at_end() {
+                if f == 3 {
+                    let (_, lw) = pr.key()?;
+                    if lw != WIRE_VARINT {
+                        pr.skip(lw)?;
+                        continue;
+                    }
+                }
+                sum = sum.wrapping_add(pr.varint()?);
+            }
+        }
+    }
+    Ok(sum)
 }
