@@ -14,7 +14,7 @@
 //! inferno escapes XML specials, truncates text to the frame width, and keeps the full name in
 //! the tooltip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -166,12 +166,21 @@ fn loc_names(p: &Profile, loc: LocId, lines: bool, out: &mut Vec<String>) {
 /// summed value for the report's sample index, sorted. Stacks summing to zero or less (inuse
 /// values in delta profiles can be negative) have no width and are left out; their sum is
 /// returned second.
-pub fn folded(report: &Report, opts: &FlameOptions) -> (Vec<(String, i64)>, i64) {
+///
+/// With `min_width_px > 0`, frames narrower than that many pixels of inferno's image are cut
+/// first (see [`prune`]): the work is done on interned frame ids, and strings are built only
+/// for the lines that remain, which bounds time and memory on fleet-sized profiles (issue 9:
+/// a 100 MB profile has 1.2M distinct stacks, ~1 GB as folded text).
+pub fn folded(
+    report: &Report,
+    opts: &FlameOptions,
+    min_width_px: f64,
+) -> (Vec<(String, i64)>, i64) {
     let p = &report.profile;
     let c = &report.classification;
-    // Values per (distinct stack, cause) first, then one line per such pair: building a line
-    // per sample was the flame graph's cost on 1M+ sample profiles (issue 9).
-    let mut per: std::collections::HashMap<(u32, CauseId), i64> = Default::default();
+    // Values per (distinct stack, cause) first: a line per sample was the cost on 1M+ sample
+    // profiles.
+    let mut per: HashMap<(u32, CauseId), i64> = HashMap::new();
     for i in 0..p.samples.len() {
         let v = p.samples.values(i)[report.sample_index];
         if v == 0 {
@@ -180,39 +189,36 @@ pub fn folded(report: &Report, opts: &FlameOptions) -> (Vec<(String, i64)>, i64)
         *per.entry((p.samples.stack_of[i], c.sample_cause[i]))
             .or_insert(0) += v;
     }
-    // Each location's frames as a folded fragment (root-most frame first), built once.
-    let mut fragments: Vec<Option<String>> = vec![None; p.locations.len()];
-    let mut names = Vec::new();
-    let mut acc: BTreeMap<String, i64> = BTreeMap::new();
-    let mut entries: Vec<_> = per.into_iter().collect();
-    // Any fixed order: lines are merged and sorted by the BTreeMap.
-    entries.sort_unstable_by_key(|&(k, _)| k);
-    for ((stack, cause), v) in entries {
-        let mut line = String::new();
+    // Frame names interned once; each location's frames as ids, root-most first.
+    let mut names = FrameNames::default();
+    let mut loc_ids: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
+    let mut scratch = Vec::new();
+    let mut paths: HashMap<Vec<u32>, i64> = HashMap::new();
+    let mut path = Vec::new();
+    for ((stack, cause), v) in per {
+        path.clear();
         for &loc in p.samples.stack_by_id(stack as usize).iter().rev() {
-            let frag = fragments[loc.0 as usize].get_or_insert_with(|| {
-                names.clear();
-                loc_names(p, loc, opts.lines, &mut names);
-                names
+            let frag = loc_ids[loc.0 as usize].get_or_insert_with(|| {
+                scratch.clear();
+                loc_names(p, loc, opts.lines, &mut scratch);
+                scratch
                     .iter()
                     .rev()
-                    .map(|n| safe_name(n))
-                    .collect::<Vec<_>>()
-                    .join(";")
+                    .map(|n| names.intern(safe_name(n)))
+                    .collect()
             });
-            if !line.is_empty() {
-                line.push(';');
-            }
-            line.push_str(frag);
+            path.extend_from_slice(frag);
         }
-        if line.is_empty() {
-            line.push_str(&safe_name("<no stack>"));
-        }
-        line.push_str(&suffix(&c.cause(cause).name));
-        *acc.entry(line).or_insert(0) += v;
+        // The leaf carries its cause, so a site reached under two causes is two frames.
+        let leaf = match path.pop() {
+            Some(id) => names.list[id as usize].clone(),
+            None => safe_name("<no stack>"),
+        };
+        path.push(names.intern(format!("{leaf}{}", suffix(&c.cause(cause).name))));
+        *paths.entry(path.clone()).or_insert(0) += v;
     }
     let mut dropped = 0;
-    let lines = acc
+    let mut paths: Vec<(Vec<u32>, i64)> = paths
         .into_iter()
         .filter(|&(_, v)| {
             if v <= 0 {
@@ -221,12 +227,109 @@ pub fn folded(report: &Report, opts: &FlameOptions) -> (Vec<(String, i64)>, i64)
             v > 0
         })
         .collect();
-    (lines, dropped)
+    let total: i64 = paths.iter().map(|(_, v)| *v).sum();
+    if min_width_px > 0.0 {
+        // inferno's drawing width: its 1200-pixel image less 2 x 10 pixels of margin.
+        let merged = names.intern(MERGED.to_string());
+        paths = prune(paths, total as f64 * min_width_px / 1180.0, merged);
+    }
+    let mut acc: BTreeMap<String, i64> = BTreeMap::new();
+    for (path, v) in paths {
+        let line = path
+            .iter()
+            .map(|&id| names.list[id as usize].as_str())
+            .collect::<Vec<_>>()
+            .join(";");
+        *acc.entry(line).or_insert(0) += v;
+    }
+    (acc.into_iter().collect(), dropped)
+}
+
+/// The frame standing for the frames `--min-width` cut from one caller.
+pub const MERGED: &str = "…";
+
+/// Frame names, each stored once and named by its index.
+#[derive(Default)]
+struct FrameNames {
+    list: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl FrameNames {
+    fn intern(&mut self, n: String) -> u32 {
+        if let Some(&id) = self.ids.get(&n) {
+            return id;
+        }
+        self.list.push(n.clone());
+        self.ids.insert(n, self.list.len() as u32 - 1);
+        self.list.len() as u32 - 1
+    }
+}
+
+/// Cuts each path after its last frame at least `min_value` wide (a frame's width is the sum
+/// of the paths through it) and merges paths that become equal. The widths of the frames kept
+/// do not change: a cut path's value stays with its last kept frame, as that frame's own
+/// value. The first frame is always kept, so the total does not change either; inferno leaves
+/// the narrower frames out anyway.
+fn prune(mut paths: Vec<(Vec<u32>, i64)>, min_value: f64, merged: u32) -> Vec<(Vec<u32>, i64)> {
+    if min_value <= 0.0 {
+        return paths;
+    }
+    // Sorted frame by frame, the paths through any prefix are contiguous, so one walk with a
+    // stack of open prefixes numbers them (in opening order) and sums their widths; no hashing.
+    paths.sort_unstable();
+    let mut width: Vec<i64> = Vec::new();
+    let mut open: Vec<(u32, usize)> = Vec::new(); // (frame, prefix number)
+    let walk = |path: &[u32], open: &mut Vec<(u32, usize)>, next: &mut usize| {
+        let common = open
+            .iter()
+            .zip(path)
+            .take_while(|((f, _), p)| f == *p)
+            .count();
+        open.truncate(common);
+        for &f in &path[common..] {
+            open.push((f, *next));
+            *next += 1;
+        }
+    };
+    let mut next = 0usize;
+    for (path, v) in &paths {
+        walk(path, &mut open, &mut next);
+        width.resize(next, 0);
+        for &(_, n) in open.iter() {
+            width[n] += v;
+        }
+    }
+    // The same walk again, cutting each path at its first narrow frame (never the first).
+    let (mut open, mut next) = (Vec::new(), 0usize);
+    let mut out: Vec<(Vec<u32>, i64)> = Vec::with_capacity(paths.len() / 4);
+    for (path, v) in &paths {
+        walk(path, &mut open, &mut next);
+        let keep = open
+            .iter()
+            .skip(1)
+            .position(|&(_, n)| (width[n] as f64) < min_value)
+            .map_or(path.len(), |k| k + 1);
+        // A cut path ends in one `…` frame: its value drawn as the merged small frames, and
+        // no line ends at a caller frame (inferno's string-sorted merge would split a caller
+        // `f` around a sibling leaf `f «cause»` if a line ended at `f`).
+        let mut cut = path[..keep].to_vec();
+        if keep < path.len() {
+            cut.push(merged);
+        }
+        // Equal cuts next to each other merge here; the rest merge when lines are built.
+        match out.last_mut() {
+            Some((last, lv)) if *last == cut => *lv += v,
+            _ => out.push((cut, *v)),
+        }
+    }
+    out
 }
 
 /// Writes the folded stacks (`stack value` lines).
 pub fn write_folded(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Result<()> {
-    for (stack, v) in folded(report, opts).0 {
+    // The folded text is complete: other tools choose their own minimum width.
+    for (stack, v) in folded(report, opts, 0.0).0 {
         writeln!(w, "{stack} {v}")?;
     }
     Ok(())
@@ -243,7 +346,7 @@ fn count_name(unit: &str) -> String {
 /// Writes the SVG flame graph with a title, subtitle and a legend of the causes shown.
 pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Result<()> {
     let c = &report.classification;
-    let (lines, dropped) = folded(report, opts);
+    let (lines, dropped) = folded(report, opts, opts.min_width);
 
     // Every frame name gets a color up front, so inferno never picks one (no randomness).
     let mut palette = PaletteMap::default();
@@ -251,12 +354,11 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
     let mut shown: BTreeMap<String, (u8, u8, u8)> = BTreeMap::new();
     // inferno's root frame ("all") is looked up by the empty name.
     palette.insert("", neutral);
+    // Callers grey, and so is the last frame of a line cut by `prune`; leaves (the frames with
+    // a cause suffix) get their cause's color below.
     for (stack, _) in &lines {
-        let mut frames = stack.split(';').peekable();
-        while let Some(f) = frames.next() {
-            if frames.peek().is_some() {
-                palette.insert(f, neutral);
-            }
+        for f in stack.split(';') {
+            palette.insert(f, neutral);
         }
     }
     for id in c.cause_order() {
@@ -314,6 +416,7 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
     o.palette_map = Some(&mut palette);
 
     let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();
+
     let mut svg = Vec::new();
     flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
         .context("rendering the flame graph")?;
@@ -437,8 +540,9 @@ pub fn write_diff_svg(
     opts: &FlameOptions,
     w: &mut dyn Write,
 ) -> Result<()> {
-    let (lb, _) = folded(base, opts);
-    let (ln, _) = folded(new, opts);
+    // Not pruned: a frame narrow in one profile may be wide in the other.
+    let (lb, _) = folded(base, opts, 0.0);
+    let (ln, _) = folded(new, opts, 0.0);
     let mut merged: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let scale = |v: i64, f: f64| (v as f64 * f).round() as i64;
     for (s, v) in lb {
@@ -528,5 +632,67 @@ mod tests {
         assert!(out.contains("viewBox=\"0 0 1200 126\""));
         assert!(out.contains("a&lt;b"));
         assert!(out.contains("#010203"));
+    }
+
+    /// Every prefix at least `min` wide keeps its exact width after pruning, the total is
+    /// unchanged, and no path keeps a frame narrower than `min` (beyond its first).
+    #[test]
+    fn prune_keeps_the_width_of_every_frame_it_keeps() {
+        use std::collections::HashMap;
+        let widths = |paths: &[(Vec<u32>, i64)]| -> HashMap<Vec<u32>, i64> {
+            let mut w = HashMap::new();
+            for (p, v) in paths {
+                for k in 1..=p.len() {
+                    *w.entry(p[..k].to_vec()).or_insert(0) += v;
+                }
+            }
+            w
+        };
+        // A deterministic pseudo-random forest of paths: frame ids 0..6, depth 1..8.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut paths: Vec<(Vec<u32>, i64)> = Vec::new();
+        for _ in 0..3000 {
+            let depth = 1 + rnd(8) as usize;
+            let path: Vec<u32> = (0..depth).map(|_| rnd(6) as u32).collect();
+            paths.push((path, 1 + rnd(1000) as i64));
+        }
+        let total: i64 = paths.iter().map(|p| p.1).sum();
+        let before = widths(&paths);
+        for min in [1.0, 500.0, 5_000.0, 50_000.0] {
+            let pruned = prune(paths.clone(), min, u32::MAX);
+            assert_eq!(pruned.iter().map(|p| p.1).sum::<i64>(), total);
+            let after = widths(&pruned);
+            for (prefix, w) in &before {
+                if *w as f64 >= min && after.contains_key(prefix) {
+                    assert_eq!(
+                        after[prefix], *w,
+                        "width of {prefix:?} changed at min {min}"
+                    );
+                }
+                // A wide prefix whose every ancestor is wide must survive.
+                let ancestors_wide = (1..prefix.len()).all(|k| before[&prefix[..k]] as f64 >= min);
+                if *w as f64 >= min && ancestors_wide {
+                    assert!(after.contains_key(prefix), "{prefix:?} lost at min {min}");
+                }
+            }
+            // Every kept frame is wide; a cut path ends in the one merged frame.
+            for (p, _) in &pruned {
+                let real = p.iter().take_while(|&&f| f != u32::MAX).count();
+                assert!(real == p.len() || real + 1 == p.len());
+                for k in 2..=real {
+                    assert!(
+                        before[&p[..k]] as f64 >= min,
+                        "{:?} kept at min {min}",
+                        &p[..k]
+                    );
+                }
+            }
+        }
     }
 }
