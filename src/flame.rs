@@ -193,8 +193,10 @@ pub fn folded(
     let mut names = FrameNames::default();
     let mut loc_ids: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
     let mut scratch = Vec::new();
-    let mut paths: HashMap<Vec<u32>, i64> = HashMap::new();
+    let mut paths: Vec<(Vec<u32>, i64)> = Vec::with_capacity(per.len());
     let mut path = Vec::new();
+    // (leaf frame, cause) -> the id of `leaf «cause»`, formatted once.
+    let mut leaf_ids: HashMap<(u32, CauseId), u32> = HashMap::new();
     for ((stack, cause), v) in per {
         path.clear();
         for &loc in p.samples.stack_by_id(stack as usize).iter().rev() {
@@ -211,22 +213,38 @@ pub fn folded(
         }
         // The leaf carries its cause, so a site reached under two causes is two frames.
         let leaf = match path.pop() {
-            Some(id) => names.list[id as usize].clone(),
-            None => safe_name("<no stack>"),
+            Some(id) => id,
+            None => names.intern(safe_name("<no stack>")),
         };
-        path.push(names.intern(format!("{leaf}{}", suffix(&c.cause(cause).name))));
-        *paths.entry(path.clone()).or_insert(0) += v;
+        let id = *leaf_ids.entry((leaf, cause)).or_insert_with(|| {
+            let name = format!(
+                "{}{}",
+                names.list[leaf as usize],
+                suffix(&c.cause(cause).name)
+            );
+            names.intern(name)
+        });
+        path.push(id);
+        paths.push((path.clone(), v));
     }
+    // Equal paths (function granularity, or one stack under several ids) summed: sorted, they
+    // are adjacent. No hashing of whole paths.
+    paths.sort_unstable();
+    paths.dedup_by(|b, a| {
+        if a.0 == b.0 {
+            a.1 += b.1;
+            true
+        } else {
+            false
+        }
+    });
     let mut dropped = 0;
-    let mut paths: Vec<(Vec<u32>, i64)> = paths
-        .into_iter()
-        .filter(|&(_, v)| {
-            if v <= 0 {
-                dropped += v;
-            }
-            v > 0
-        })
-        .collect();
+    paths.retain(|&(_, v)| {
+        if v <= 0 {
+            dropped += v;
+        }
+        v > 0
+    });
     let total: i64 = paths.iter().map(|(_, v)| *v).sum();
     if min_width_px > 0.0 {
         // inferno's drawing width: its 1200-pixel image less 2 x 10 pixels of margin.
