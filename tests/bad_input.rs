@@ -133,6 +133,20 @@ fn huge_max_size_does_not_overflow() {
         .arg(&path)
         .assert()
         .success();
+    // A gzipped legacy text profile takes the buffered fallback after the streaming decoder.
+    let text = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/profiles/go1.27/json.heap.default.debug1.txt"),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &text).unwrap();
+    let (_dir, path) = file("heap.txt.gz", &gz.finish().unwrap());
+    heapdoc()
+        .args(["--max-size", &u64::MAX.to_string()])
+        .arg(&path)
+        .assert()
+        .success();
 }
 
 #[test]

@@ -49,19 +49,10 @@ pub fn decompress<'a>(bytes: &'a [u8], opts: &DecodeOptions) -> Result<std::borr
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(std::borrow::Cow::Borrowed(bytes));
     }
-    // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
-    let mut out = Vec::with_capacity((bytes.len() * 4).min(opts.max_size as usize));
-    // saturating: `--max-size 18446744073709551615` must not overflow (tests/bad_input.rs).
-    let mut dec = flate2::read::MultiGzDecoder::new(bytes).take(opts.max_size.saturating_add(1));
-    dec.read_to_end(&mut out)
-        .context("corrupt or truncated gzip data")?;
-    if out.len() as u64 > opts.max_size {
-        bail!(
-            "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
-            opts.max_size
-        );
-    }
-    Ok(std::borrow::Cow::Owned(out))
+    let capacity = (bytes.len() * 4).min(opts.max_size as usize);
+    Ok(std::borrow::Cow::Owned(gunzip_capped(
+        bytes, capacity, opts,
+    )?))
 }
 
 /// Decodes one input (compressed or not) into a validated profile.
@@ -125,16 +116,7 @@ pub fn decode_gzip<R: Read>(
         }
     }
     drop(st);
-    let mut out = Vec::new();
-    let mut dec = flate2::read::MultiGzDecoder::new(open()?).take(opts.max_size + 1);
-    dec.read_to_end(&mut out)
-        .context("corrupt or truncated gzip data")?;
-    if out.len() as u64 > opts.max_size {
-        bail!(
-            "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
-            opts.max_size
-        );
-    }
+    let out = gunzip_capped(open()?, 0, opts)?;
     decode_buffer(&out, opts)
 }
 
@@ -188,4 +170,22 @@ fn is_legacy_binary_cpu(data: &[u8]) -> bool {
     };
     (w64(0) == Some(0) && w64(1) == Some(3) && w64(2) == Some(0))
         || (w32(0) == Some(0) && w32(1) == Some(3) && w32(2) == Some(0))
+}
+
+/// Gunzips `r` whole, refusing more than `--max-size` bytes of output (a gzip bomb stops
+/// there). Go writes one gzip member; MultiGzDecoder also accepts concatenated members like
+/// gunzip.
+fn gunzip_capped(r: impl Read, capacity: usize, opts: &DecodeOptions) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    // saturating: `--max-size 18446744073709551615` must not overflow (tests/bad_input.rs).
+    let mut dec = flate2::read::MultiGzDecoder::new(r).take(opts.max_size.saturating_add(1));
+    dec.read_to_end(&mut out)
+        .context("corrupt or truncated gzip data")?;
+    if out.len() as u64 > opts.max_size {
+        bail!(
+            "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
+            opts.max_size
+        );
+    }
+    Ok(out)
 }
