@@ -2,11 +2,11 @@
 //! names are escaped, folded stacks keep generic names whole, output is byte-identical across
 //! runs, and a failed run leaves no output file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use heapdoc::pb;
-use prost::Message;
 
 fn heapdoc() -> Command {
     Command::cargo_bin("heapdoc").unwrap()
@@ -110,64 +110,7 @@ const HOSTILE: &[&str] = &[
 /// A heap profile whose function names are all hostile, one stack through all of them and one
 /// sample per name as the leaf.
 fn hostile_profile() -> Vec<u8> {
-    let mut strings = vec![
-        String::new(),
-        "alloc_objects".into(),
-        "count".into(),
-        "alloc_space".into(),
-        "bytes".into(),
-        "main.go".into(),
-    ];
-    let mut functions = Vec::new();
-    let mut locations = Vec::new();
-    for (i, name) in HOSTILE.iter().enumerate() {
-        strings.push(name.to_string());
-        let id = i as u64 + 1;
-        functions.push(pb::Function {
-            id,
-            name: strings.len() as i64 - 1,
-            system_name: strings.len() as i64 - 1,
-            filename: 5,
-            start_line: 1,
-        });
-        locations.push(pb::Location {
-            id,
-            address: 0x1000 + id,
-            line: vec![pb::Line {
-                function_id: id,
-                line: 10 + id as i64,
-                column: 0,
-            }],
-            ..Default::default()
-        });
-    }
-    let n = HOSTILE.len() as u64;
-    let mut samples: Vec<pb::Sample> = (1..=n)
-        .map(|leaf| pb::Sample {
-            location_id: vec![leaf],
-            value: vec![1, 1024 * leaf as i64],
-            label: vec![],
-        })
-        .collect();
-    samples.push(pb::Sample {
-        location_id: (1..=n).collect(),
-        value: vec![2, 4096],
-        label: vec![],
-    });
-    pb::Profile {
-        sample_type: vec![
-            pb::ValueType { r#type: 1, unit: 2 },
-            pb::ValueType { r#type: 3, unit: 4 },
-        ],
-        sample: samples,
-        location: locations,
-        function: functions,
-        string_table: strings,
-        period_type: Some(pb::ValueType { r#type: 3, unit: 4 }),
-        period: 524288,
-        ..Default::default()
-    }
-    .encode_to_vec()
+    common::named_heap_profile(HOSTILE, "main.go", true)
 }
 
 #[test]

@@ -5,14 +5,14 @@
 //!
 //! `HEAPDOC_BLESS=1 cargo test --test reports` rewrites the golden files.
 
+mod common;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
-use heapdoc::pb;
 use heapdoc::report::json::{JsonDiff, JsonReport};
 use heapdoc::report::{Format, RenderOptions};
 use predicates::prelude::PredicateBooleanExt;
-use prost::Message;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 const PROFILES: &str = "samples/profiles/go1.27";
@@ -206,58 +206,7 @@ const HOSTILE: &[&str] = &[
 
 /// A heap profile whose function and file names are hostile.
 fn hostile_profile() -> Vec<u8> {
-    let mut strings = vec![
-        String::new(),
-        "alloc_objects".into(),
-        "count".into(),
-        "alloc_space".into(),
-        "bytes".into(),
-        "dir|x/`a`<b>.go".into(),
-    ];
-    let mut functions = Vec::new();
-    let mut locations = Vec::new();
-    for (i, name) in HOSTILE.iter().enumerate() {
-        strings.push(name.to_string());
-        let id = i as u64 + 1;
-        functions.push(pb::Function {
-            id,
-            name: strings.len() as i64 - 1,
-            system_name: strings.len() as i64 - 1,
-            filename: 5,
-            start_line: 1,
-        });
-        locations.push(pb::Location {
-            id,
-            address: 0x1000 + id,
-            line: vec![pb::Line {
-                function_id: id,
-                line: 10 + id as i64,
-                column: 0,
-            }],
-            ..Default::default()
-        });
-    }
-    let samples = (1..=HOSTILE.len() as u64)
-        .map(|leaf| pb::Sample {
-            location_id: vec![leaf],
-            value: vec![1, 1024 * leaf as i64],
-            label: vec![],
-        })
-        .collect();
-    pb::Profile {
-        sample_type: vec![
-            pb::ValueType { r#type: 1, unit: 2 },
-            pb::ValueType { r#type: 3, unit: 4 },
-        ],
-        sample: samples,
-        location: locations,
-        function: functions,
-        string_table: strings,
-        period_type: Some(pb::ValueType { r#type: 3, unit: 4 }),
-        period: 524288,
-        ..Default::default()
-    }
-    .encode_to_vec()
+    common::named_heap_profile(HOSTILE, "dir|x/`a`<b>.go", false)
 }
 
 /// Each table's header cell count and the cell count of every row, and the rendered HTML.

@@ -246,3 +246,69 @@ pub fn assert_terminal_safe(text: &str) {
         panic!("raw control {c:?} in terminal output:\n{text}");
     }
 }
+
+/// A two-type heap profile (alloc_objects, alloc_space) with one function per name in `names`,
+/// all in file `file`: one sample per name as the leaf, and with `full_stack` one more sample
+/// through every function. Used to push crafted names through each output format.
+pub fn named_heap_profile(names: &[&str], file: &str, full_stack: bool) -> Vec<u8> {
+    let mut strings = vec![
+        String::new(),
+        "alloc_objects".into(),
+        "count".into(),
+        "alloc_space".into(),
+        "bytes".into(),
+        file.into(),
+    ];
+    let mut functions = Vec::new();
+    let mut locations = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        strings.push(name.to_string());
+        let id = i as u64 + 1;
+        functions.push(pb::Function {
+            id,
+            name: strings.len() as i64 - 1,
+            system_name: strings.len() as i64 - 1,
+            filename: 5,
+            start_line: 1,
+        });
+        locations.push(pb::Location {
+            id,
+            address: 0x1000 + id,
+            line: vec![pb::Line {
+                function_id: id,
+                line: 10 + id as i64,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+    }
+    let n = names.len() as u64;
+    let mut samples: Vec<pb::Sample> = (1..=n)
+        .map(|leaf| pb::Sample {
+            location_id: vec![leaf],
+            value: vec![1, 1024 * leaf as i64],
+            label: vec![],
+        })
+        .collect();
+    if full_stack {
+        samples.push(pb::Sample {
+            location_id: (1..=n).collect(),
+            value: vec![2, 4096],
+            label: vec![],
+        });
+    }
+    pb::Profile {
+        sample_type: vec![
+            pb::ValueType { r#type: 1, unit: 2 },
+            pb::ValueType { r#type: 3, unit: 4 },
+        ],
+        sample: samples,
+        location: locations,
+        function: functions,
+        string_table: strings,
+        period_type: Some(pb::ValueType { r#type: 3, unit: 4 }),
+        period: 524288,
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
