@@ -85,6 +85,7 @@ impl Default for AnalyzeOptions {
 
 /// Evidence beyond the profile itself, loaded once by the caller (the only I/O besides the
 /// profile): the rules, the compiler's escape analysis and the source tree.
+#[derive(Clone)]
 pub struct Evidence {
     pub rules: RuleSet,
     pub escapes: Option<EscapeIndex>,
@@ -378,7 +379,18 @@ pub fn analyze_with(
 /// The whole default report from command-line arguments: load (subtracting `--base`),
 /// analyze, and add the cost estimate (`--cpu`) and rates (`--requests`, `--rps`).
 pub fn run_report(profiles: &[String], args: &cli::AnalysisArgs) -> Result<Report> {
-    let evidence = args.evidence()?;
+    run_report_with(profiles, args, args.evidence()?)
+}
+
+/// [`run_report`] with evidence already loaded, so a caller analyzing several inputs (`diff`)
+/// reads the rules and escape analysis, and runs `--explain`'s build, once.
+pub fn run_report_with(
+    profiles: &[String],
+    args: &cli::AnalysisArgs,
+    evidence: Evidence,
+) -> Result<Report> {
+    // The CPU profile of `--cpu` is classified with the same rules and compiler reasons.
+    let cpu_evidence = args.cpu.as_ref().map(|_| evidence.clone());
     let (decode, fetch) = (args.decode_options(), args.fetch_options());
     let (mut profile, names) = load_with(profiles, &decode, &fetch)?;
     if let Some(base) = &args.base_profile {
@@ -401,7 +413,7 @@ pub fn run_report(profiles: &[String], args: &cli::AnalysisArgs) -> Result<Repor
             ignore: None,
             ..opts.clone()
         };
-        let cpu_report = analyze_with(p, n, &cpu_opts, args.evidence()?)?;
+        let cpu_report = analyze_with(p, n, &cpu_opts, cpu_evidence.unwrap_or_default())?;
         report.cost = cost::estimate(&report, &cpu_report);
     }
     if report.kind.is_memory() {

@@ -92,8 +92,11 @@ fn is_file(output: Option<&std::path::Path>) -> bool {
 fn run_diff(diff: &DiffArgs) -> anyhow::Result<ExitCode> {
     let args = &diff.analysis;
     // Both sides get the same options and evidence.
-    let base = heapdoc::run_report(std::slice::from_ref(&diff.base), args).context("BASE")?;
-    let new = heapdoc::run_report(std::slice::from_ref(&diff.new), args).context("NEW")?;
+    let evidence = args.evidence()?;
+    let base = heapdoc::run_report_with(std::slice::from_ref(&diff.base), args, evidence.clone())
+        .context("BASE")?;
+    let new =
+        heapdoc::run_report_with(std::slice::from_ref(&diff.new), args, evidence).context("NEW")?;
     let d = heapdoc::diff::diff(&base, &new, &diff.diff_options())?;
     // The rules are checked before anything is written: a rule that cannot apply is a usage
     // error, and exit 2 writes nothing.

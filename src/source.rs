@@ -100,6 +100,17 @@ pub struct SourceRoot {
     cache: std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<Vec<String>>>>>,
 }
 
+/// A copy shares the roots and the files already read.
+impl Clone for SourceRoot {
+    fn clone(&self) -> Self {
+        let cache = self.cache.lock().map(|c| c.clone()).unwrap_or_default();
+        SourceRoot {
+            roots: self.roots.clone(),
+            cache: std::sync::Mutex::new(cache),
+        }
+    }
+}
+
 impl SourceRoot {
     pub fn new(roots: Vec<std::path::PathBuf>) -> Result<SourceRoot> {
         for r in &roots {
