@@ -3,6 +3,7 @@
 //! Formats heapdoc does not read are refused with an error that names them.
 
 pub mod legacy;
+mod pipe;
 pub mod proto;
 
 use std::io::Read;
@@ -89,12 +90,37 @@ fn decode_buffer(data: &[u8], opts: &DecodeOptions) -> Result<Profile> {
 /// `open` gives the compressed stream; it is called a second time only for the inputs the
 /// streaming decoder leaves to the buffered one (legacy text formats, and profile.proto files
 /// with samples before their sample types or ids over 32 bits, which Go never writes).
-pub fn decode_gzip<R: Read>(
+pub fn decode_gzip<R: Read + Send>(
     mut open: impl FnMut() -> Result<R>,
     opts: &DecodeOptions,
 ) -> Result<Profile> {
     // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
-    let mut st = proto::Stream::new(flate2::read::MultiGzDecoder::new(open()?), opts.max_size);
+    let gz = flate2::read::MultiGzDecoder::new(open()?);
+    let streamed = if pipe::worth_it() {
+        // Inflate on the second core while this one decodes.
+        std::thread::scope(|scope| {
+            stream_or_buffer(
+                proto::Stream::new(pipe::spawn_reader(scope, gz), opts.max_size),
+                opts,
+            )
+        })
+    } else {
+        stream_or_buffer(proto::Stream::new(gz, opts.max_size), opts)
+    };
+    match streamed? {
+        Some(p) => Ok(p),
+        None => {
+            let out = gunzip_capped(open()?, 0, opts)?;
+            decode_buffer(&out, opts)
+        }
+    }
+}
+
+/// The streaming decode of [`decode_gzip`]; None when the input is for the buffered decoder.
+fn stream_or_buffer<R: Read>(
+    mut st: proto::Stream<R>,
+    opts: &DecodeOptions,
+) -> Result<Option<Profile>> {
     // Enough to recognize the formats `refuse` names and the legacy text formats.
     st.fill(64 << 10)?;
     let head = st.peek();
@@ -107,7 +133,7 @@ pub fn decode_gzip<R: Read>(
     let blank = head.iter().all(|b| b.is_ascii_whitespace());
     if !blank && !legacy::sniff(head) {
         match proto::decode_stream(&mut st, &opts.limits) {
-            Ok(p) => return Ok(p),
+            Ok(p) => return Ok(Some(p)),
             Err(proto::StreamError::Input(e)) => return Err(e),
             Err(proto::StreamError::Proto(e)) => {
                 return Err(e.context("not a valid pprof profile.proto"))
@@ -115,9 +141,7 @@ pub fn decode_gzip<R: Read>(
             Err(proto::StreamError::NeedsBuffer) => {}
         }
     }
-    drop(st);
-    let out = gunzip_capped(open()?, 0, opts)?;
-    decode_buffer(&out, opts)
+    Ok(None)
 }
 
 /// Recognizes inputs that are not profiles heapdoc reads, to name them in the error.
