@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::model::{FuncId, Kind, LocId, Profile, StrId};
 
 /// pprof's `-granularity`.
@@ -82,8 +84,9 @@ pub enum Inline {
 #[derive(Clone, Debug)]
 pub struct Attribution {
     pub sites: Vec<Site>,
-    /// Per sample: the site its value is attributed to ([`SiteId::NONE`] for an empty stack).
-    pub sample_site: Vec<SiteId>,
+    /// Per distinct stack (`Samples::stack`): the site its samples' values are attributed to
+    /// ([`SiteId::NONE`] for an empty stack, or a stack without samples).
+    pub stack_site: Vec<SiteId>,
     /// Sum of the chosen sample type over all samples.
     pub total: i64,
     /// Value of samples with an empty stack, which have no site.
@@ -176,26 +179,19 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     // Per-site runtime flag at frame level, for skipping inlined runtime frames too.
     let site_runtime: Vec<bool> = sites.iter().map(|s| is_runtime(p.str(s.name))).collect();
 
-    // Values per distinct stack first (decoders store each stack once, see model::Samples):
-    // the walk over stack frames below then runs once per stack, not once per sample.
-    let n = p.samples.len();
+    // Values per distinct stack first (the store keeps each stack once, see model::Samples):
+    // the walk over stack frames below then runs once per stack, not once per sample. Sums
+    // are kept in i64 and redone in i128 only if one overflows (mixed-sign delta profiles).
+    let (stack_v, stack_o, stack_n, total, total_objects) =
+        match stack_sums::<i64>(p, opts.sample_index, opts.objects_index) {
+            Some((v, o, n, t, to)) => (Sums::Narrow(v), Sums::Narrow(o), n, t, to),
+            None => {
+                let (v, o, n, t, to) = stack_sums::<i128>(p, opts.sample_index, opts.objects_index)
+                    .unwrap_or_default();
+                (Sums::Wide(v), Sums::Wide(o), n, t, to)
+            }
+        };
     let nstacks = p.samples.stack_count();
-    let mut stack_v = vec![0i128; nstacks];
-    let mut stack_o = vec![0i128; nstacks];
-    let mut stack_n = vec![0u64; nstacks];
-    let mut total = 0i128;
-    let mut total_objects = 0i128;
-    for i in 0..n {
-        let vals = p.samples.values(i);
-        let v = vals[opts.sample_index] as i128;
-        let o = opts.objects_index.map_or(0, |oi| vals[oi] as i128);
-        let k = p.samples.stack_of[i] as usize;
-        stack_v[k] += v;
-        stack_o[k] += o;
-        stack_n[k] += 1;
-        total += v;
-        total_objects += o;
-    }
     let mut flat = vec![0i128; sites.len()];
     let mut cum = vec![0i128; sites.len()];
     let mut objs = vec![0i128; sites.len()];
@@ -208,9 +204,9 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         if stack_n[k] == 0 {
             continue;
         }
-        let v = stack_v[k];
-        let stack = p.samples.stack_by_id(k);
-        let Some(&leaf) = stack.first() else {
+        let v = stack_v.get(k);
+        let stack = p.samples.stack(k as u32);
+        let Some(leaf) = stack.leaf() else {
             unattributed += v;
             continue;
         };
@@ -219,19 +215,19 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         if opts.skip_runtime && site_runtime[site.0 as usize] {
             if let Some(s) = stack
                 .iter()
-                .flat_map(|&l| sites_of(l))
+                .flat_map(|l| sites_of(l).iter().copied())
                 .find(|s| !site_runtime[s.0 as usize])
             {
-                site = *s;
+                site = s;
             }
         }
         let si = site.0 as usize;
         flat[si] += v;
-        objs[si] += stack_o[k];
-        sites[si].samples += stack_n[k];
+        objs[si] += stack_o.get(k);
+        sites[si].samples += u64::from(stack_n[k]);
         stack_site[k] = site;
         let tag = k as u32;
-        for &l in stack {
+        for l in stack {
             for &s in sites_of(l) {
                 let s = s.0 as usize;
                 if stamp[s] != tag {
@@ -242,12 +238,6 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         }
     }
     drop((stack_v, stack_o, stack_n));
-    let sample_site: Vec<SiteId> = p
-        .samples
-        .stack_of
-        .iter()
-        .map(|&k| stack_site[k as usize])
-        .collect();
     let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
     for (i, s) in sites.iter_mut().enumerate() {
         s.flat = clamp(flat[i]);
@@ -256,13 +246,91 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     }
     Attribution {
         sites,
-        sample_site,
+        stack_site,
         total: clamp(total),
         unattributed: clamp(unattributed),
         loc_sites,
         loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
     }
+}
+
+/// Per-stack sums, in i64 unless one overflowed.
+enum Sums {
+    Narrow(Vec<i64>),
+    Wide(Vec<i128>),
+}
+
+impl Sums {
+    #[inline]
+    fn get(&self, k: usize) -> i128 {
+        match self {
+            Sums::Narrow(v) => v.get(k).map_or(0, |&x| x as i128),
+            Sums::Wide(v) => v.get(k).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// An accumulator for per-stack sums: i64 (fails on overflow) or i128 (cannot overflow:
+/// at most 2^26 samples of 2^63).
+trait Acc: Copy + Default {
+    fn add(&mut self, v: i64) -> bool;
+}
+
+impl Acc for i64 {
+    #[inline]
+    fn add(&mut self, v: i64) -> bool {
+        match self.checked_add(v) {
+            Some(x) => {
+                *self = x;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Acc for i128 {
+    #[inline]
+    fn add(&mut self, v: i64) -> bool {
+        *self += v as i128;
+        true
+    }
+}
+
+type StackSums<T> = (Vec<T>, Vec<T>, Vec<u32>, i128, i128);
+
+/// Per distinct stack: the sum of the chosen values, of the paired object counts, and the
+/// number of samples; plus both totals. None if a sum overflows `T`.
+fn stack_sums<T: Acc>(
+    p: &Profile,
+    sample_index: usize,
+    objects_index: Option<usize>,
+) -> Option<StackSums<T>> {
+    let nstacks = p.samples.stack_count();
+    let mut stack_v = vec![T::default(); nstacks];
+    // Empty without a paired count type: `Sums::get` reads 0 there.
+    let mut stack_o = vec![T::default(); if objects_index.is_some() { nstacks } else { 0 }];
+    let mut stack_n = vec![0u32; nstacks];
+    let (mut total, mut total_objects) = (0i128, 0i128);
+    let mut c = p.samples.cursor();
+    while let Some(s) = c.next() {
+        let k = s.stack as usize;
+        let v = s.values[sample_index];
+        if !stack_v[k].add(v) {
+            return None;
+        }
+        total += v as i128;
+        if let Some(oi) = objects_index {
+            let o = s.values[oi];
+            if !stack_o[k].add(o) {
+                return None;
+            }
+            total_objects += o as i128;
+        }
+        stack_n[k] += 1;
+    }
+    Some((stack_v, stack_o, stack_n, total, total_objects))
 }
 
 /// pprof's printable node name (`NameComponents` joined): `func file:line`, `func file`,
@@ -310,27 +378,42 @@ impl Attribution {
         for s in shown {
             kept[s.0 as usize] = true;
         }
-        // Edge (caller, callee) -> (all traversals inline so far, weight, last sample counted).
         // Once per distinct stack: the sum of its samples' values and whether any is non-zero.
         let nstacks = p.samples.stack_count();
         let mut stack_v = vec![0i128; nstacks];
         let mut stack_nz = vec![false; nstacks];
-        for i in 0..p.samples.len() {
-            let v = p.samples.values(i)[sample_index];
+        let mut c = p.samples.cursor();
+        while let Some(s) = c.next() {
+            let v = s.values[sample_index];
             if v != 0 {
-                let k = p.samples.stack_of[i] as usize;
+                let k = s.stack as usize;
                 stack_v[k] += v as i128;
                 stack_nz[k] = true;
             }
         }
-        let mut edges: HashMap<(SiteId, SiteId), (bool, i128, usize)> = HashMap::new();
+        // Edge (caller, callee) -> (all traversals inline so far, weight, last stack counted),
+        // in a dense K x K table over the K shown sites when that is small (the usual `--top`),
+        // else in a hash map.
+        let mut dense_id = vec![u32::MAX; self.sites.len()];
+        for (i, s) in shown.iter().enumerate() {
+            dense_id[s.0 as usize] = i as u32;
+        }
+        let k_shown = shown.len();
+        let dense = k_shown <= 512;
+        let mut table: Vec<(bool, i128, u32)> = if dense {
+            vec![(true, 0, u32::MAX); k_shown * k_shown]
+        } else {
+            Vec::new()
+        };
+        let mut seen: Vec<bool> = vec![false; if dense { k_shown * k_shown } else { 0 }];
+        let mut edges: FxHashMap<(SiteId, SiteId), (bool, i128, u32)> = FxHashMap::default();
         for i in 0..nstacks {
             if !stack_nz[i] {
                 continue;
             }
             let v = stack_v[i];
             let mut parent: Option<SiteId> = None;
-            for &l in p.samples.stack_by_id(i).iter().rev() {
+            for l in p.samples.stack(i as u32).iter().rev() {
                 let ss = self.sites_of(l);
                 for (ni, &n) in ss.iter().enumerate().rev() {
                     if !kept[n.0 as usize] {
@@ -339,16 +422,31 @@ impl Attribution {
                     if let Some(par) = parent {
                         if par != n {
                             let inline = ni + 1 != ss.len();
-                            let e = edges.entry((par, n)).or_insert((true, 0, usize::MAX));
+                            let e = if dense {
+                                let at = dense_id[par.0 as usize] as usize * k_shown
+                                    + dense_id[n.0 as usize] as usize;
+                                seen[at] = true;
+                                &mut table[at]
+                            } else {
+                                edges.entry((par, n)).or_insert((true, 0, u32::MAX))
+                            };
                             e.0 &= inline;
-                            if e.2 != i {
-                                // Weight counts each sample once per edge.
+                            if e.2 != i as u32 {
+                                // Weight counts each stack once per edge.
                                 e.1 += v;
-                                e.2 = i;
+                                e.2 = i as u32;
                             }
                         }
                     }
                     parent = Some(n);
+                }
+            }
+        }
+        drop((stack_v, stack_nz));
+        if dense {
+            for (at, e) in table.into_iter().enumerate() {
+                if seen[at] {
+                    edges.insert((shown[at / k_shown], shown[at % k_shown]), e);
                 }
             }
         }
@@ -480,10 +578,11 @@ pub fn cpu_costs(p: &Profile, a: &Attribution, sample_index: usize) -> CpuCosts 
     let mut c = CpuCosts::default();
     let mut by: HashMap<(SiteId, Option<SiteId>), i128> = HashMap::new();
     let mut frames: Vec<SiteId> = Vec::new();
-    for i in 0..p.samples.len() {
-        let v = p.samples.values(i)[sample_index];
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
+        let v = s.values[sample_index];
         frames.clear();
-        for &l in p.samples.stack(i) {
+        for l in p.samples.stack(s.stack) {
             frames.extend_from_slice(a.sites_of(l));
         }
         let malloc = frames.iter().position(|f| kinds[f.0 as usize] == K::Malloc);

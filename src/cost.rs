@@ -94,8 +94,9 @@ pub fn estimate(heap: &Report, cpu: &Report) -> Option<Cost> {
     // Measured allocation CPU per cause: the CPU profile's mallocgc samples, classified.
     let mut measured: HashMap<String, i64> = HashMap::new();
     let p = &cpu.profile;
-    for i in 0..p.samples.len() {
-        let under_malloc = p.samples.stack(i).iter().any(|&l| {
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
+        let under_malloc = p.samples.stack(s.stack).iter().any(|l| {
             p.frames(l)
                 .iter()
                 .any(|f| p.func_name(f.func).starts_with("runtime.mallocgc"))
@@ -103,10 +104,10 @@ pub fn estimate(heap: &Report, cpu: &Report) -> Option<Cost> {
         if under_malloc {
             let c = cpu
                 .classification
-                .cause(cpu.classification.sample_cause[i])
+                .cause(cpu.classification.stack_cause[s.stack as usize])
                 .name
                 .clone();
-            *measured.entry(c).or_insert(0) += p.samples.values(i)[cpu.sample_index];
+            *measured.entry(c).or_insert(0) += s.values[cpu.sample_index];
         }
     }
     let mut by_cause: HashMap<CauseId, f64> = HashMap::new();
@@ -151,9 +152,10 @@ pub fn heap_sampling_stderr(p: &crate::model::Profile, bytes: usize, objects: us
     if period <= 1.0 {
         return 0.0;
     }
-    let mut var = 0.0;
-    for i in 0..p.samples.len() {
-        let v = p.samples.values(i);
+    let mut var = 0.0f64;
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
+        let v = s.values;
         let (b, n) = (v[bytes] as f64, v[objects] as f64);
         if b <= 0.0 || n <= 0.0 {
             continue;

@@ -329,16 +329,17 @@ fn sums(r: &Report) -> Sums {
     let mut total = Acc::default();
     let mut by_cause = vec![Acc::default(); c.rules.causes.len()];
     let mut by_site = vec![Acc::default(); a.sites.len()];
-    for i in 0..p.samples.len() {
-        let values = p.samples.values(i);
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
+        let values = s.values;
         let x = values[r.sample_index] as f64;
         let var = sampling.variance(x, values);
         total.value += x;
         total.var += var;
-        let e = &mut by_cause[c.sample_cause[i].0 as usize];
+        let e = &mut by_cause[c.stack_cause[s.stack as usize].0 as usize];
         e.value += x;
         e.var += var;
-        let site = a.sample_site[i];
+        let site = a.stack_site[s.stack as usize];
         if site != SiteId::NONE {
             let e = &mut by_site[site.0 as usize];
             e.value += x;

@@ -15,6 +15,8 @@
 //! the tooltip.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -178,28 +180,35 @@ pub fn folded(
 ) -> (Vec<(String, i64)>, i64) {
     let p = &report.profile;
     let c = &report.classification;
-    // Values per (distinct stack, cause) first: a line per sample was the cost on 1M+ sample
-    // profiles.
-    let mut per: HashMap<(u32, CauseId), i64> = HashMap::new();
-    for i in 0..p.samples.len() {
-        let v = p.samples.values(i)[report.sample_index];
-        if v == 0 {
-            continue;
+    // Values per distinct stack first (a cause is a stack's): a line per sample was the cost
+    // on 1M+ sample profiles.
+    let mut stack_v = vec![0i128; p.samples.stack_count()];
+    let mut stack_nz = vec![false; p.samples.stack_count()];
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
+        let v = s.values[report.sample_index];
+        if v != 0 {
+            stack_v[s.stack as usize] += v as i128;
+            stack_nz[s.stack as usize] = true;
         }
-        *per.entry((p.samples.stack_of[i], c.sample_cause[i]))
-            .or_insert(0) += v;
     }
+    let per = (0..p.samples.stack_count())
+        .filter(|&k| stack_nz[k])
+        .map(|k| {
+            let v = stack_v[k].clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+            ((k as u32, c.stack_cause[k]), v)
+        });
     // Frame names interned once; each location's frames as ids, root-most first.
     let mut names = FrameNames::default();
     let mut loc_ids: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
     let mut scratch = Vec::new();
-    let mut paths: Vec<(Vec<u32>, i64)> = Vec::with_capacity(per.len());
+    let mut paths: Vec<(Vec<u32>, i64)> = Vec::new();
     let mut path = Vec::new();
     // (leaf frame, cause) -> the id of `leaf «cause»`, formatted once.
-    let mut leaf_ids: HashMap<(u32, CauseId), u32> = HashMap::new();
+    let mut leaf_ids: FxHashMap<(u32, CauseId), u32> = FxHashMap::default();
     for ((stack, cause), v) in per {
         path.clear();
-        for &loc in p.samples.stack_by_id(stack as usize).iter().rev() {
+        for loc in p.samples.stack(stack).iter().rev() {
             let frag = loc_ids[loc.0 as usize].get_or_insert_with(|| {
                 scratch.clear();
                 loc_names(p, loc, opts.lines, &mut scratch);

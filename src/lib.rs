@@ -259,16 +259,20 @@ pub fn analyze_with(
             .ignore
             .as_ref()
             .map(|re| profile.locations_matching(&re.0));
-        let samples = profile.samples.clone();
-        profile.retain_samples(|i| {
-            let stack = samples.stack(i);
-            focus
-                .as_ref()
-                .is_none_or(|m| stack.iter().any(|l| m[l.0 as usize]))
-                && ignore
+        // Decided once per distinct stack, then applied to the samples.
+        let stacks = &profile.samples;
+        let keep: Vec<bool> = (0..stacks.stack_count() as u32)
+            .map(|k| {
+                let stack = stacks.stack(k);
+                focus
                     .as_ref()
-                    .is_none_or(|m| !stack.iter().any(|l| m[l.0 as usize]))
-        });
+                    .is_none_or(|m| stack.iter().any(|l| m[l.0 as usize]))
+                    && ignore
+                        .as_ref()
+                        .is_none_or(|m| !stack.iter().any(|l| m[l.0 as usize]))
+            })
+            .collect();
+        profile.retain_samples(|s| keep[s.stack as usize]);
         let after = profile.totals();
         let flags: Vec<String> = [("--focus", &opts.focus), ("--ignore", &opts.ignore)]
             .iter()

@@ -40,7 +40,16 @@ pub struct ShapeStats {
 impl ShapeStats {
     pub fn of(p: &Profile, raw_bytes: usize) -> ShapeStats {
         let n = p.samples.len();
-        let mut depths: Vec<usize> = (0..n).map(|i| p.samples.stack(i).len()).collect();
+        let mut depths: Vec<usize> = Vec::with_capacity(n);
+        let mut stacks: HashSet<Vec<LocId>> = HashSet::new();
+        let mut labels = 0usize;
+        let mut cur = p.samples.cursor();
+        while let Some(s) = cur.next() {
+            let stack = p.samples.stack(s.stack);
+            depths.push(stack.len());
+            stacks.insert(stack.iter().collect());
+            labels += p.samples.labels(s.labels).len();
+        }
         depths.sort_unstable();
         let pct = |q: f64| -> usize {
             if depths.is_empty() {
@@ -49,7 +58,6 @@ impl ShapeStats {
                 depths[((depths.len() - 1) as f64 * q).round() as usize]
             }
         };
-        let stacks: HashSet<&[LocId]> = (0..n).map(|i| p.samples.stack(i)).collect();
         let nl = p.locations.len().max(1) as f64;
         let inlined = p
             .locations
@@ -75,8 +83,7 @@ impl ShapeStats {
             depth_max: depths.last().copied().unwrap_or(0),
             lines_per_location: p.frames.len() as f64 / nl,
             inlined_locations: inlined as f64 / nl,
-            labels_per_sample: (0..n).map(|i| p.samples.labels(i).len()).sum::<usize>() as f64
-                / n.max(1) as f64,
+            labels_per_sample: labels as f64 / n.max(1) as f64,
         }
     }
 }

@@ -76,20 +76,21 @@ fn bytes_by_cause(program: &str, function: &str, with: With) -> BTreeMap<String,
     let r = heapdoc::analyze_with(p, names, &opts, ev).unwrap();
     let p = &r.profile;
     let mut out = BTreeMap::new();
-    for i in 0..p.samples.len() {
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
         let on_stack = p
             .samples
-            .stack(i)
+            .stack(s.stack)
             .iter()
-            .any(|&l| p.frames(l).iter().any(|f| p.func_name(f.func) == function));
+            .any(|l| p.frames(l).iter().any(|f| p.func_name(f.func) == function));
         if !on_stack {
             continue;
         }
         let cause = &r
             .classification
-            .cause(r.classification.sample_cause[i])
+            .cause(r.classification.stack_cause[s.stack as usize])
             .name;
-        *out.entry(cause.clone()).or_insert(0) += p.samples.values(i)[r.sample_index];
+        *out.entry(cause.clone()).or_insert(0) += s.values[r.sample_index];
     }
     out
 }

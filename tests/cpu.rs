@@ -26,16 +26,17 @@ fn allocation_cpu_reconciles_with_pprof_focus_mallocgc() {
         let c = r.cpu.as_ref().expect("a CPU profile has CPU costs");
         // go tool pprof -focus=mallocgc keeps samples with any frame whose name matches.
         let p = &r.profile;
-        let focus: i64 = (0..p.samples.len())
-            .filter(|&i| {
-                p.samples.stack(i).iter().any(|&l| {
-                    p.frames(l)
-                        .iter()
-                        .any(|f| p.func_name(f.func).contains("mallocgc"))
-                })
-            })
-            .map(|i| p.samples.values(i)[r.sample_index])
-            .sum();
+        let mut focus = 0i64;
+        let mut cur = p.samples.cursor();
+        while let Some(s) = cur.next() {
+            if p.samples.stack(s.stack).iter().any(|l| {
+                p.frames(l)
+                    .iter()
+                    .any(|f| p.func_name(f.func).contains("mallocgc"))
+            }) {
+                focus += s.values[r.sample_index];
+            }
+        }
         assert!(focus > 0, "{rel}: no mallocgc samples");
         assert_eq!(c.alloc, focus, "{rel}");
         // Every allocation nanosecond is attributed to a line above mallocgc.

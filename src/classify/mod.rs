@@ -17,7 +17,7 @@
 pub mod escape;
 pub mod rules;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::attribute::{go_package, is_runtime, Attribution, SiteId};
 use crate::model::Profile;
@@ -122,8 +122,9 @@ pub struct CauseTotal {
 #[derive(Clone, Debug)]
 pub struct Classification {
     pub rules: RuleSet,
-    /// Per sample, its cause (`unclassified` for samples without a stack).
-    pub sample_cause: Vec<CauseId>,
+    /// Per distinct stack (`Samples::stack`), the cause of its samples (`unclassified` for
+    /// an empty stack).
+    pub stack_cause: Vec<CauseId>,
     /// Per site (indexed like `Attribution::sites`), its dominant cause; None for sites with
     /// no samples attributed.
     pub site_cause: Vec<Option<SiteCause>>,
@@ -253,22 +254,22 @@ pub fn classify(
     // Per distinct stack: its evidence and note, to show the largest sample's.
     let mut stack_ev: Vec<(usize, Option<u32>)> = vec![(0, None); p.samples.stack_count()];
     // (site, cause) -> index into `accs`, whose entries hold value, objects, evidence, note.
-    let mut acc_ids: HashMap<(SiteId, CauseId), u32> = HashMap::new();
+    let mut acc_ids: FxHashMap<(SiteId, CauseId), u32> = FxHashMap::default();
     let mut accs: Vec<((SiteId, CauseId), SiteAcc)> = Vec::new();
     let mut evidence_keys: Vec<EvKey> = Vec::new();
-    let mut evidence_ids: HashMap<EvKey, usize> = HashMap::new();
-    let mut sample_cause = Vec::with_capacity(p.samples.len());
+    let mut evidence_ids: FxHashMap<EvKey, usize> = FxHashMap::default();
+    let mut stack_cause = vec![unclassified; p.samples.stack_count()];
 
-    for i in 0..p.samples.len() {
-        let site = a.sample_site[i];
+    let mut c = p.samples.cursor();
+    while let Some(s) = c.next() {
+        let k = s.stack as usize;
+        let site = a.stack_site[k];
         if site == SiteId::NONE {
-            sample_cause.push(unclassified);
             continue;
         }
-        let k = p.samples.stack_of[i] as usize;
         if stack_acc[k] == UNDECIDED {
             frames.clear();
-            for &l in p.samples.stack_by_id(k) {
+            for l in p.samples.stack(s.stack) {
                 frames.extend_from_slice(a.sites_of(l));
             }
             let (cause, ev, note) = decide(
@@ -297,14 +298,14 @@ pub fn classify(
                 evidence_keys.len() - 1
             });
             stack_ev[k] = (ev_id, note);
+            stack_cause[k] = cause;
             stack_acc[k] = *acc_ids.entry((site, cause)).or_insert_with(|| {
                 accs.push(((site, cause), (0, 0, ev_id, note, 0)));
                 accs.len() as u32 - 1
             });
         }
         let e = &mut accs[stack_acc[k] as usize];
-        sample_cause.push(e.0 .1);
-        let vals = p.samples.values(i);
+        let vals = s.values;
         let v = vals[sample_index] as i128;
         e.1 .0 += v;
         e.1 .1 += objects_index.map_or(0, |oi| vals[oi] as i128);
@@ -371,7 +372,7 @@ pub fn classify(
     ambiguous.dedup();
     Classification {
         rules,
-        sample_cause,
+        stack_cause,
         site_cause,
         totals,
         ambiguous_paths: ambiguous,

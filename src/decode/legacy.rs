@@ -260,7 +260,17 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
     let mut labels = Vec::new();
     let mut frames = Vec::new();
     let bytes_key = b.intern("bytes");
+    let width = records
+        .first()
+        .map_or(b.profile.sample_types.len(), |r| r.values.len());
+    let mut samples = crate::model::SamplesBuilder::new(width);
     for rec in &records {
+        if rec.values.len() != width {
+            bail!(
+                "a record has {} values where the first has {width}",
+                rec.values.len()
+            );
+        }
         stack.clear();
         for &a in &rec.addrs {
             let id = match locs.get(&a) {
@@ -307,11 +317,11 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 unit: Default::default(),
             });
         }
-        b.profile.samples.width = rec.values.len();
-        b.profile.samples.push(&stack, &rec.values, &labels);
+        samples.push(&stack, &rec.values, &labels);
     }
+    samples.check_size()?;
     let mut p = b.profile;
-    p.samples.width = p.sample_types.len();
+    p.samples = samples.finish();
     p.format = Some(format);
     p.validate()?;
     Ok(p)

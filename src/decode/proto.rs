@@ -18,8 +18,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use prost::Message;
 
 use crate::model::{
-    Frame, FuncId, Function, Label, LocId, Location, MapId, Mapping, Profile, SourceFormat, StrId,
-    ValueType,
+    Frame, FuncId, Function, Label, Location, MapId, Mapping, Profile, Samples, SamplesBuilder,
+    SourceFormat, StackError, StrId, ValueType,
 };
 use crate::pb;
 
@@ -478,125 +478,66 @@ impl Tables {
     }
 }
 
-/// A hash of a slice of small plain values, for deduplicating stacks and label sets.
-#[inline]
-fn hash_words(words: impl Iterator<Item = u64>) -> u64 {
-    let mut h = 0u64;
-    for w in words {
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    // hashbrown takes its control bits from the top of the hash: mix the low bits up.
-    h ^ (h >> 29) ^ (h << 23)
-}
-
-/// A 32-bit hash of a stack; tables keep it next to the id so growing never rehashes stacks.
-#[inline]
-fn stack_hash(s: &[LocId]) -> u32 {
-    (hash_words(s.iter().map(|l| l.0 as u64)) >> 32) as u32
-}
-
-#[inline]
-fn labels_hash(s: &[Label]) -> u32 {
-    (hash_words(s.iter().flat_map(|l| {
-        [
-            l.key.0 as u64,
-            l.str.0 as u64,
-            l.num as u64,
-            l.unit.0 as u64,
-        ]
-    })) >> 32) as u32
-}
-
-/// The table hash of a stored 32-bit hash (hashbrown wants 64 bits, control bits at the top).
-#[inline]
-fn h64(h: u32) -> u64 {
-    (h as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-fn range_of(ends: &[u32], k: usize) -> std::ops::Range<usize> {
-    let start = if k == 0 { 0 } else { ends[k - 1] as usize };
-    start..ends[k] as usize
-}
-
-/// Sample columns being built, with stacks and label sets deduplicated as they arrive (see
-/// [`crate::model::Samples`]). The hash tables hold only indexes into the columns.
+/// Samples being decoded into a [`SamplesBuilder`]: stacks keep the file's location ids and
+/// labels its string indexes until the tables (which Go writes after the samples) are read;
+/// [`finish_samples`] resolves them. The buffers are reused from sample to sample.
 struct SampleSink {
-    s: crate::model::Samples,
-    /// (stack id, its hash).
-    stacks: hashbrown::HashTable<(u32, u32)>,
-    /// (label set id, its hash).
-    label_sets: hashbrown::HashTable<(u32, u32)>,
+    b: SamplesBuilder,
+    values: Vec<i64>,
+    labels: Vec<Label>,
+    stack: Vec<u8>,
 }
 
 impl SampleSink {
     fn new(width: usize) -> SampleSink {
         SampleSink {
-            s: crate::model::Samples {
-                width,
-                ..Default::default()
-            },
-            stacks: hashbrown::HashTable::new(),
-            label_sets: hashbrown::HashTable::new(),
+            b: SamplesBuilder::new(width),
+            values: Vec::with_capacity(width),
+            labels: Vec::new(),
+            stack: Vec::new(),
         }
     }
+}
 
-    /// Ends a sample whose stack is `locs[locs_start..]` and label set `labels[labels_start..]`:
-    /// each is stored unless an identical one already is.
-    fn commit(&mut self, locs_start: usize, labels_start: usize) {
-        let s = &mut self.s;
-        let h = stack_hash(&s.locs[locs_start..]);
-        let (locs, ends) = (&s.locs, &s.stacks_end);
-        let found = self
-            .stacks
-            .find(h64(h), |&(k, kh)| {
-                kh == h && locs[range_of(ends, k as usize)] == locs[locs_start..]
-            })
-            .map(|&(k, _)| k);
-        let stack = match found {
-            Some(k) => {
-                s.locs.truncate(locs_start);
-                k
-            }
-            None => {
-                let k = s.stacks_end.len() as u32;
-                s.stacks_end.push(s.locs.len() as u32);
-                self.stacks
-                    .insert_unique(h64(h), (k, h), |&(_, kh)| h64(kh));
-                k
-            }
-        };
-        s.stack_of.push(stack);
-
-        let h = labels_hash(&s.labels[labels_start..]);
-        let (labels, ends) = (&s.labels, &s.label_sets_end);
-        let found = self
-            .label_sets
-            .find(h64(h), |&(k, kh)| {
-                kh == h && labels[range_of(ends, k as usize)] == labels[labels_start..]
-            })
-            .map(|&(k, _)| k);
-        let set = match found {
-            Some(k) => {
-                s.labels.truncate(labels_start);
-                k
-            }
-            None => {
-                let k = s.label_sets_end.len() as u32;
-                s.label_sets_end.push(s.labels.len() as u32);
-                self.label_sets
-                    .insert_unique(h64(h), (k, h), |&(_, kh)| h64(kh));
-                k
-            }
-        };
-        s.labels_of.push(set);
+/// Resolves the stored location ids and label string indexes, naming the first sample with
+/// one that does not resolve.
+fn finish_samples(
+    sink: Option<SampleSink>,
+    width: usize,
+    loc_ids: &IdMap,
+    string_map: &[StrId],
+) -> Result<Samples> {
+    let Some(sink) = sink else {
+        return Ok(Samples::new(width));
+    };
+    sink.b.check_size()?;
+    let mut s = sink.b.finish();
+    // Go's ids 1..=n are already what the store keeps (`LocId + 1`), and `Profile::validate`
+    // checks them; other ids are mapped here.
+    if let IdMap::Sparse(m) = loc_ids {
+        if let Err((k, id)) = s.remap_locations(|id| m.get(&id).copied()) {
+            let index = s.first_sample_of_stack(k).unwrap_or(0);
+            bail!("sample #{index} refers to missing location id {id}");
+        }
     }
-
-    fn finish(mut self) -> crate::model::Samples {
-        drop(self.stacks);
-        drop(self.label_sets);
-        self.s.shrink_to_fit();
-        self.s
+    let resolved = s.remap_labels(|l| {
+        for (what, id) in [
+            ("key", &mut l.key),
+            ("str", &mut l.str),
+            ("num_unit", &mut l.unit),
+        ] {
+            *id = *string_map.get(id.0 as usize).ok_or((what, id.0))?;
+        }
+        Ok(())
+    });
+    if let Err((k, (what, i))) = resolved {
+        let index = s.first_sample_of_label_set(k).unwrap_or(0);
+        bail!(
+            "sample #{index} label {what} refers to string {i} but the string table has {} entries",
+            string_map.len()
+        );
     }
+    Ok(s)
 }
 
 /// Decodes an uncompressed profile.proto message held whole in memory into a validated
@@ -632,17 +573,12 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
     }
     let (mut p, loc_ids, string_map) = t.finish()?;
 
-    // Pass 2: samples, straight into column vectors.
+    // Pass 2: samples, with the tables known.
     let width = p.sample_types.len();
     let mut sink = SampleSink::new(width);
     let mut r = Reader::new(buf, 0);
     let mut index = 0usize;
-    let loc = |id: u64| loc_ids.get(id);
-    let string = |i: i64| {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| string_map.get(i).copied())
-    };
+    let string = |i: i64| u32::try_from(i).ok().map(StrId);
     while !r.at_end() {
         let (field, wire) = r.key()?;
         if field != 2 {
@@ -650,19 +586,19 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
             continue;
         }
         let (b, at) = r.bytes()?;
-        decode_sample(b, at, index, width, limits, &mut sink, &loc, &string)
+        decode_sample(b, at, index, limits, &mut sink, &string)
             .map_err(|e| resolve_error(e, index, &string_map))?;
         index += 1;
     }
-    p.samples = sink.finish();
+    p.samples = finish_samples(Some(sink), width, &loc_ids, &string_map)?;
     p.validate()?;
     Ok(p)
 }
 
-/// Why a sample's id did not resolve: the message the buffered decoder gives.
+/// A label string index that does not fit the store's 32-bit column: the message the buffered
+/// decoder gives.
 #[derive(Debug)]
 enum Unresolved {
-    Location(u64),
     String(&'static str, i64),
 }
 
@@ -676,9 +612,6 @@ impl std::error::Error for Unresolved {}
 
 fn resolve_error(e: anyhow::Error, index: usize, string_map: &[StrId]) -> anyhow::Error {
     match e.downcast_ref::<Unresolved>() {
-        Some(Unresolved::Location(id)) => {
-            anyhow!("sample #{index} refers to missing location id {id}")
-        }
         Some(Unresolved::String(what, i)) => anyhow!(
             "sample #{index} label {what} refers to string {i} but the string table has {} entries",
             string_map.len()
@@ -687,87 +620,122 @@ fn resolve_error(e: anyhow::Error, index: usize, string_map: &[StrId]) -> anyhow
     }
 }
 
-/// Decodes one sample into the sink. `loc` maps a file location id to the id stored (None:
-/// missing) and `string` a label's string index.
-#[allow(clippy::too_many_arguments)]
+/// Where a sample's stack bytes are: one packed field read in place (Go's case), or several
+/// fields gathered in the sink's buffer.
+enum StackSrc<'a> {
+    Empty,
+    Slice(&'a [u8]),
+    Gathered,
+}
+
+/// Decodes one sample into the sink. `string` maps a label's string index to the id stored
+/// (None: out of range).
 #[inline]
 fn decode_sample(
     b: &[u8],
     at: usize,
     index: usize,
-    width: usize,
     limits: &Limits,
     sink: &mut SampleSink,
-    loc: &impl Fn(u64) -> Option<u32>,
     string: &impl Fn(i64) -> Option<StrId>,
 ) -> Result<()> {
-    let s = &mut sink.s;
-    let locs_start = s.locs.len();
-    let labels_start = s.labels.len();
-    let values_start = s.values.len();
-    let mut r = Reader::new(b, at);
-    let push_loc = |s: &mut crate::model::Samples, id: u64| -> Result<()> {
-        let l = loc(id).ok_or(Unresolved::Location(id))?;
-        s.locs.push(LocId(l));
-        Ok(())
+    let width = sink.b.width();
+    sink.values.clear();
+    sink.labels.clear();
+    let mut stack = StackSrc::Empty;
+    // The values as one packed field read in place, when they are that.
+    let mut raw_values: Option<&[u8]> = None;
+    let mut value_fields = 0;
+    let gather = |stack: &mut StackSrc<'_>, buf: &mut Vec<u8>| {
+        if let StackSrc::Slice(s) = *stack {
+            buf.clear();
+            buf.extend_from_slice(s);
+        } else if let StackSrc::Empty = *stack {
+            buf.clear();
+        }
+        *stack = StackSrc::Gathered;
     };
-    let result = (|| -> Result<()> {
-        while !r.at_end() {
-            let (field, wire) = r.key()?;
-            match (field, wire) {
-                (1, WIRE_LEN) => {
-                    let (pb, pat) = r.bytes()?;
-                    let mut pr = Reader::new(pb, pat);
-                    while !pr.at_end() {
-                        push_loc(s, pr.varint()?)?;
-                    }
+    let mut r = Reader::new(b, at);
+    while !r.at_end() {
+        let (field, wire) = r.key()?;
+        match (field, wire) {
+            (1, WIRE_LEN) => {
+                let (pb, _) = r.bytes()?;
+                if let StackSrc::Empty = stack {
+                    stack = StackSrc::Slice(pb);
+                } else {
+                    gather(&mut stack, &mut sink.stack);
+                    sink.stack.extend_from_slice(pb);
                 }
-                (1, WIRE_VARINT) => push_loc(s, r.varint()?)?,
-                (2, WIRE_LEN) => {
-                    let (pb, pat) = r.bytes()?;
-                    let mut pr = Reader::new(pb, pat);
-                    while !pr.at_end() {
-                        s.values.push(pr.varint()? as i64);
-                    }
-                }
-                (2, WIRE_VARINT) => s.values.push(r.varint()? as i64),
-                (3, WIRE_LEN) => {
-                    let (lb, lat) = r.bytes()?;
-                    s.labels.push(decode_label(lb, lat, string)?);
-                }
-                (f @ 1..=3, w) => {
-                    bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
-                }
-                (_, w) => r.skip(w)?,
             }
+            (1, WIRE_VARINT) => {
+                let v = r.varint()?;
+                gather(&mut stack, &mut sink.stack);
+                put_varint(&mut sink.stack, v);
+            }
+            (2, WIRE_LEN) => {
+                let (pb, pat) = r.bytes()?;
+                let mut pr = Reader::new(pb, pat);
+                while !pr.at_end() {
+                    sink.values.push(pr.varint()? as i64);
+                    if sink.values.len() > width {
+                        break;
+                    }
+                }
+                raw_values = Some(pb);
+                value_fields += 1;
+            }
+            (2, WIRE_VARINT) => {
+                sink.values.push(r.varint()? as i64);
+                value_fields += 2;
+            }
+            (3, WIRE_LEN) => {
+                let (lb, lat) = r.bytes()?;
+                sink.labels.push(decode_label(lb, lat, string)?);
+            }
+            (f @ 1..=3, w) => {
+                bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
+            }
+            (_, w) => r.skip(w)?,
         }
-        if s.locs.len() - locs_start > limits.max_stack_depth {
-            bail!(
-                "sample #{index} has a stack of {} frames, over the limit of {}",
-                s.locs.len() - locs_start,
-                limits.max_stack_depth
-            );
-        }
-        let n_values = s.values.len() - values_start;
-        if n_values != width {
-            bail!("sample #{index} has {n_values} values but the profile has {width} sample types");
-        }
-        if s.locs.len() > u32::MAX as usize
-            || s.labels.len() > u32::MAX as usize
-            || s.stack_of.len() >= u32::MAX as usize
-        {
-            bail!("too many stack entries in one profile (over 2^32)");
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        s.locs.truncate(locs_start);
-        s.labels.truncate(labels_start);
-        s.values.truncate(values_start);
-        return Err(e);
     }
-    sink.commit(locs_start, labels_start);
+    let n_values = sink.values.len();
+    if n_values != width {
+        if n_values > width {
+            bail!("sample #{index} has more values than the profile's {width} sample types");
+        }
+        bail!("sample #{index} has {n_values} values but the profile has {width} sample types");
+    }
+    let bytes = match stack {
+        StackSrc::Empty => &[][..],
+        StackSrc::Slice(s) => s,
+        StackSrc::Gathered => &sink.stack[..],
+    };
+    let k = match sink.b.stack_bytes(bytes, limits.max_stack_depth) {
+        Ok(k) => k,
+        Err(StackError::Malformed) => {
+            bail!("sample #{index} has a malformed location_id varint at byte offset {at}")
+        }
+        Err(StackError::TooDeep(n)) => bail!(
+            "sample #{index} has a stack of {n} frames, over the limit of {}",
+            limits.max_stack_depth
+        ),
+    };
+    let l = sink.b.label_set(&sink.labels);
+    match raw_values {
+        Some(raw) if value_fields == 1 => sink.b.row_raw(k, l, raw),
+        _ => sink.b.row(k, l, &sink.values),
+    }
     Ok(())
+}
+
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 fn decode_label(b: &[u8], at: usize, string: &impl Fn(i64) -> Option<StrId>) -> Result<Label> {
@@ -934,7 +902,6 @@ fn input_err(e: anyhow::Error) -> anyhow::Error {
 fn stream_inner<R: std::io::Read>(st: &mut Stream<R>, limits: &Limits) -> Result<Profile> {
     let mut t = Tables::new();
     let mut sink: Option<SampleSink> = None;
-    let raw_loc = |id: u64| u32::try_from(id).ok();
     let raw_str = |i: i64| u32::try_from(i).ok().map(StrId);
     let mut index = 0usize;
     loop {
@@ -998,10 +965,9 @@ fn stream_inner<R: std::io::Read>(st: &mut Stream<R>, limits: &Limits) -> Result
                 bail!("profile field 2 has wire type {wire}, expected {WIRE_LEN}, at byte offset {key_at}");
             };
             let sink = sink.get_or_insert_with(|| SampleSink::new(t.sample_types.len()));
-            let width = sink.s.width;
-            decode_sample(b, at, index, width, limits, sink, &raw_loc, &raw_str).map_err(|e| {
+            decode_sample(b, at, index, limits, sink, &raw_str).map_err(|e| {
                 match e.downcast_ref::<Unresolved>() {
-                    // An id or index that does not fit the raw 32-bit columns.
+                    // A string index that does not fit the raw 32-bit column.
                     Some(_) => anyhow::Error::new(NeedsBuffer),
                     None => e,
                 }
@@ -1019,61 +985,7 @@ fn stream_inner<R: std::io::Read>(st: &mut Stream<R>, limits: &Limits) -> Result
         st.pos += header + val_len;
     }
     let (mut p, loc_ids, string_map) = t.finish()?;
-    let mut samples = match sink {
-        Some(sink) => sink.finish(),
-        None => crate::model::Samples {
-            width: p.sample_types.len(),
-            ..Default::default()
-        },
-    };
-    // Resolve the raw ids, naming the first sample with an unresolved one.
-    let mut bad_stack = None;
-    for k in 0..samples.stacks_end.len() {
-        let range = range_of(&samples.stacks_end, k);
-        for l in &mut samples.locs[range] {
-            match loc_ids.get(l.0 as u64) {
-                Some(d) => l.0 = d,
-                None => {
-                    bad_stack = Some((k as u32, l.0 as u64));
-                    break;
-                }
-            }
-        }
-        if bad_stack.is_some() {
-            break;
-        }
-    }
-    if let Some((k, id)) = bad_stack {
-        let index = samples.stack_of.iter().position(|&s| s == k).unwrap_or(0);
-        bail!("sample #{index} refers to missing location id {id}");
-    }
-    let mut bad_label = None;
-    'sets: for k in 0..samples.label_sets_end.len() {
-        let range = range_of(&samples.label_sets_end, k);
-        for l in &mut samples.labels[range] {
-            for (what, id) in [
-                ("key", &mut l.key),
-                ("str", &mut l.str),
-                ("num_unit", &mut l.unit),
-            ] {
-                match string_map.get(id.0 as usize) {
-                    Some(&s) => *id = s,
-                    None => {
-                        bad_label = Some((k as u32, what, id.0));
-                        break 'sets;
-                    }
-                }
-            }
-        }
-    }
-    if let Some((k, what, i)) = bad_label {
-        let index = samples.labels_of.iter().position(|&s| s == k).unwrap_or(0);
-        bail!(
-            "sample #{index} label {what} refers to string {i} but the string table has {} entries",
-            string_map.len()
-        );
-    }
-    p.samples = samples;
+    p.samples = finish_samples(sink, p.sample_types.len(), &loc_ids, &string_map)?;
     p.validate()?;
     Ok(p)
 }

@@ -372,11 +372,10 @@ impl Profile {
             );
         }
         let nl = self.locations.len();
-        if let Some((_, v)) = s.find_bad_location(nl) {
-            bail!(
-                "a sample refers to missing location #{}",
-                v.wrapping_sub(1)
-            );
+        // Stored values are `LocId + 1`: for a file with Go's dense ids 1..=n, the file's id.
+        if let Some((k, v)) = s.find_bad_location(nl) {
+            let index = s.first_sample_of_stack(k).unwrap_or(0);
+            bail!("sample #{index} refers to missing location id {v}");
         }
         for k in 0..s.label_set_count() {
             for l in s.labels(k as u32) {

@@ -46,16 +46,17 @@ pub fn render(r: &Report, re: &Regex, w: &mut dyn Write) -> Result<usize> {
     let mut under: std::collections::HashMap<SiteId, BTreeMap<(u16, u32), i128>> =
         std::collections::HashMap::new();
     let mut frames: Vec<SiteId> = Vec::new();
-    for i in 0..p.samples.len() {
-        let v = p.samples.values(i)[r.sample_index] as i128;
+    let mut cur = p.samples.cursor();
+    while let Some(s) = cur.next() {
+        let v = s.values[r.sample_index] as i128;
         if v == 0 {
             continue;
         }
         frames.clear();
-        for &l in p.samples.stack(i) {
+        for l in p.samples.stack(s.stack) {
             frames.extend_from_slice(r.attribution.sites_of(l));
         }
-        let cause = r.classification.sample_cause[i];
+        let cause = r.classification.stack_cause[s.stack as usize];
         for (k, f) in frames.iter().enumerate() {
             if k > 0 && listed.contains(f) && !frames[..k].contains(f) {
                 let callee = frames[k - 1];
