@@ -473,7 +473,7 @@ impl Tables {
                 frames_end: p.frames.len() as u32,
             });
         }
-        p.samples.width = p.sample_types.len();
+        p.samples = Samples::new(p.sample_types.len());
         Ok((p, loc_ids, string_map))
     }
 }
@@ -723,7 +723,7 @@ fn decode_sample(
     };
     let l = sink.b.label_set(&sink.labels);
     match raw_values {
-        Some(raw) if value_fields == 1 => sink.b.row_raw(k, l, raw),
+        Some(raw) if value_fields == 1 => sink.b.row_raw(k, l, &sink.values, raw),
         _ => sink.b.row(k, l, &sink.values),
     }
     Ok(())

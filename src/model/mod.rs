@@ -286,14 +286,7 @@ impl Profile {
 
     /// Exact sums of every sample type.
     fn sums(&self) -> Vec<i128> {
-        let mut sums = vec![0i128; self.samples.width];
-        let mut c = self.samples.cursor();
-        while let Some(s) = c.next() {
-            for (sum, v) in sums.iter_mut().zip(s.values) {
-                *sum += *v as i128;
-            }
-        }
-        sums
+        self.samples.sums().to_vec()
     }
 
     /// What the profile measures, from its sample types and period type.
@@ -364,10 +357,10 @@ impl Profile {
             }
         }
         let s = &self.samples;
-        if s.width != self.sample_types.len() {
+        if s.width() != self.sample_types.len() {
             bail!(
                 "samples have {} values each but there are {} sample types",
-                s.width,
+                s.width(),
                 self.sample_types.len()
             );
         }
@@ -522,7 +515,7 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
     if rest.is_empty() {
         return Ok(first);
     }
-    let first_width = first.samples.width;
+    let first_width = first.samples.width();
     let type_names = |p: &Profile| -> Vec<(String, String)> {
         p.sample_types
             .iter()

@@ -22,13 +22,19 @@ use super::{Label, LocId};
 #[derive(Clone, Debug, Default)]
 pub struct Samples {
     /// Number of values per sample (`sample_types.len()`).
-    pub width: usize,
+    width: usize,
     len: usize,
     stack_bytes: Vec<u8>,
     stacks_end: Vec<u32>,
     labels: Vec<Label>,
     label_sets_end: Vec<u32>,
     rows: Vec<u8>,
+    /// Exact sum of each value column, kept as rows are written.
+    sums: Vec<i128>,
+    /// Smallest and largest location value stored (`LocId + 1`): the range check of
+    /// [`Samples::find_bad_location`] without decoding every stack again.
+    loc_min: u64,
+    loc_max: u64,
 }
 
 #[inline]
@@ -67,8 +73,20 @@ impl Samples {
     pub fn new(width: usize) -> Samples {
         Samples {
             width,
+            sums: vec![0; width],
+            loc_min: u64::MAX,
             ..Samples::default()
         }
+    }
+
+    /// Number of values per sample.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Exact sum of each value column (one per sample type).
+    pub fn sums(&self) -> &[i128] {
+        &self.sums
     }
 
     pub fn len(&self) -> usize {
@@ -122,6 +140,9 @@ impl Samples {
     /// The first stored location value outside `1..=n` (a `LocId + 1`), with its stack: the
     /// check that every stack refers to one of `n` locations.
     pub fn find_bad_location(&self, n: usize) -> Option<(u32, u64)> {
+        if self.stacks_end.is_empty() || (self.loc_min >= 1 && self.loc_max <= n as u64) {
+            return None;
+        }
         for k in 0..self.stacks_end.len() {
             let b = &self.stack_bytes[range_of(&self.stacks_end, k)];
             let mut pos = 0;
@@ -165,6 +186,7 @@ impl Samples {
     ) -> std::result::Result<(), (u32, u64)> {
         let mut out = Vec::with_capacity(self.stack_bytes.len());
         let mut ends = Vec::with_capacity(self.stacks_end.len());
+        let (mut lo, mut hi) = (u64::MAX, 0u64);
         for k in 0..self.stacks_end.len() {
             let b = &self.stack_bytes[range_of(&self.stacks_end, k)];
             let mut pos = 0;
@@ -173,12 +195,15 @@ impl Samples {
                 let Some(id) = map(v) else {
                     return Err((k as u32, v));
                 };
-                put_varint(&mut out, u64::from(id) + 1);
+                let v = u64::from(id) + 1;
+                (lo, hi) = (lo.min(v), hi.max(v));
+                put_varint(&mut out, v);
             }
             ends.push(out.len() as u32);
         }
         self.stack_bytes = out;
         self.stacks_end = ends;
+        (self.loc_min, self.loc_max) = (lo, hi);
         Ok(())
     }
 
@@ -210,6 +235,9 @@ impl Samples {
             put_row(&mut rows, s.stack, s.labels, &vals);
         }
         self.rows = rows;
+        for sum in &mut self.sums {
+            *sum = -*sum;
+        }
         Ok(())
     }
 
@@ -218,16 +246,26 @@ impl Samples {
     pub fn retain(&mut self, mut keep: impl FnMut(&SampleRef<'_>) -> bool) {
         let mut rows = Vec::new();
         let mut len = 0;
+        let mut sums = vec![0i128; self.width];
         let mut c = self.cursor();
         while let Some(s) = c.next() {
             if keep(&s) {
                 put_row(&mut rows, s.stack, s.labels, s.values);
+                add_sums(&mut sums, s.values);
                 len += 1;
             }
         }
         rows.shrink_to_fit();
         self.rows = rows;
         self.len = len;
+        self.sums = sums;
+    }
+}
+
+#[inline]
+fn add_sums(sums: &mut [i128], values: &[i64]) {
+    for (s, &v) in sums.iter_mut().zip(values) {
+        *s += v as i128;
     }
 }
 
@@ -445,7 +483,9 @@ impl SamplesBuilder {
         let mut depth = 0usize;
         let mut canonical = true;
         let mut run = 0usize;
+        let (mut v, mut lo, mut hi) = (0u64, u64::MAX, 0u64);
         for &byte in b {
+            v |= u64::from(byte & 0x7f) << (7 * run);
             if byte >= 0x80 {
                 run += 1;
                 if run >= 10 {
@@ -456,8 +496,10 @@ impl SamplesBuilder {
                     return Err(StackError::Malformed);
                 }
                 canonical &= run == 0 || byte != 0;
+                (lo, hi) = (lo.min(v), hi.max(v));
                 depth += 1;
                 run = 0;
+                v = 0;
             }
         }
         if run != 0 {
@@ -466,6 +508,7 @@ impl SamplesBuilder {
         if depth > max_depth {
             return Err(StackError::TooDeep(depth));
         }
+        (self.s.loc_min, self.s.loc_max) = (self.s.loc_min.min(lo), self.s.loc_max.max(hi));
         if canonical {
             return Ok(self.insert_stack(b));
         }
@@ -488,7 +531,9 @@ impl SamplesBuilder {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         for l in locs {
-            put_varint(&mut scratch, u64::from(l.0) + 1);
+            let v = u64::from(l.0) + 1;
+            (self.s.loc_min, self.s.loc_max) = (self.s.loc_min.min(v), self.s.loc_max.max(v));
+            put_varint(&mut scratch, v);
         }
         let k = match self.find_stack(&scratch) {
             Some(k) => k,
@@ -558,16 +603,19 @@ impl SamplesBuilder {
     pub fn row(&mut self, stack: u32, labels: u32, values: &[i64]) {
         debug_assert_eq!(values.len(), self.s.width);
         put_row(&mut self.s.rows, stack, labels, values);
+        add_sums(&mut self.s.sums, values);
         self.s.len += 1;
     }
 
     /// Appends a sample whose values are `raw`: exactly `width` protobuf varints that the
-    /// caller has decoded successfully (so they are well formed), copied as they are.
+    /// caller has decoded into `values` (so they are well formed), copied as they are.
     #[inline]
-    pub fn row_raw(&mut self, stack: u32, labels: u32, raw: &[u8]) {
+    pub fn row_raw(&mut self, stack: u32, labels: u32, values: &[i64], raw: &[u8]) {
+        debug_assert_eq!(values.len(), self.s.width);
         put_varint(&mut self.s.rows, u64::from(stack));
         put_varint(&mut self.s.rows, u64::from(labels));
         self.s.rows.extend_from_slice(raw);
+        add_sums(&mut self.s.sums, values);
         self.s.len += 1;
     }
 
