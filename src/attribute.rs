@@ -192,50 +192,74 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
             }
         };
     let nstacks = p.samples.stack_count();
-    let mut flat = vec![0i128; sites.len()];
-    let mut cum = vec![0i128; sites.len()];
-    let mut objs = vec![0i128; sites.len()];
-    let mut stamp = vec![u32::MAX; sites.len()];
     let mut stack_site = vec![SiteId::NONE; nstacks];
-    // Samples with an empty stack have no site (pprof's graph gives them no node either);
-    // their value is counted in `unattributed`.
-    let mut unattributed = 0i128;
-    for k in 0..nstacks {
-        if stack_n[k] == 0 {
-            continue;
-        }
-        let v = stack_v.get(k);
-        let stack = p.samples.stack(k as u32);
-        let Some(leaf) = stack.leaf() else {
-            unattributed += v;
-            continue;
+    let nsites = sites.len();
+    // One pass per range of stacks, on as many cores as pay (see crate::par), merged exactly.
+    let parts = crate::par::map_ranges_mut(&mut stack_site, |range, stack_site| {
+        let mut part = Part {
+            flat: vec![0; nsites],
+            cum: vec![0; nsites],
+            objs: vec![0; nsites],
+            samples: vec![0; nsites],
+            unattributed: 0,
         };
-        // Allocation site: the leaf, or the first non-runtime frame (see module docs).
-        let mut site = sites_of(leaf)[0];
-        if opts.skip_runtime && site_runtime[site.0 as usize] {
-            if let Some(s) = stack
-                .iter()
-                .flat_map(|l| sites_of(l).iter().copied())
-                .find(|s| !site_runtime[s.0 as usize])
-            {
-                site = s;
+        let mut stamp = vec![u32::MAX; nsites];
+        let first = range.start;
+        for k in range {
+            if stack_n[k] == 0 {
+                continue;
             }
-        }
-        let si = site.0 as usize;
-        flat[si] += v;
-        objs[si] += stack_o.get(k);
-        sites[si].samples += u64::from(stack_n[k]);
-        stack_site[k] = site;
-        let tag = k as u32;
-        for l in stack {
-            for &s in sites_of(l) {
-                let s = s.0 as usize;
-                if stamp[s] != tag {
-                    stamp[s] = tag;
-                    cum[s] += v;
+            let v = stack_v.get(k);
+            let stack = p.samples.stack(k as u32);
+            // Samples with an empty stack have no site (pprof's graph gives them no node
+            // either); their value is counted in `unattributed`.
+            let Some(leaf) = stack.leaf() else {
+                part.unattributed += v;
+                continue;
+            };
+            // Allocation site: the leaf, or the first non-runtime frame (see module docs).
+            let mut site = sites_of(leaf)[0];
+            if opts.skip_runtime && site_runtime[site.0 as usize] {
+                if let Some(s) = stack
+                    .iter()
+                    .flat_map(|l| sites_of(l).iter().copied())
+                    .find(|s| !site_runtime[s.0 as usize])
+                {
+                    site = s;
+                }
+            }
+            let si = site.0 as usize;
+            part.flat[si] += v;
+            part.objs[si] += stack_o.get(k);
+            part.samples[si] += u64::from(stack_n[k]);
+            stack_site[k - first] = site;
+            let tag = k as u32;
+            for l in stack {
+                for &s in sites_of(l) {
+                    let s = s.0 as usize;
+                    if stamp[s] != tag {
+                        stamp[s] = tag;
+                        part.cum[s] += v;
+                    }
                 }
             }
         }
+        part
+    });
+    let (mut flat, mut cum, mut objs) = (
+        vec![0i128; nsites],
+        vec![0i128; nsites],
+        vec![0i128; nsites],
+    );
+    let mut unattributed = 0i128;
+    for part in parts {
+        for i in 0..nsites {
+            flat[i] += part.flat[i];
+            cum[i] += part.cum[i];
+            objs[i] += part.objs[i];
+            sites[i].samples += part.samples[i];
+        }
+        unattributed += part.unattributed;
     }
     drop((stack_v, stack_o, stack_n));
     let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
@@ -253,6 +277,37 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
     }
+}
+
+/// A call edge between shown sites, as [`Attribution::mark_inline`] accumulates it.
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    /// Every traversal so far stayed within one location.
+    inline: bool,
+    weight: i128,
+    /// The last stack counted in `weight`.
+    stamp: u32,
+    seen: bool,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            inline: true,
+            weight: 0,
+            stamp: u32::MAX,
+            seen: false,
+        }
+    }
+}
+
+/// What one range of stacks adds to each site.
+struct Part {
+    flat: Vec<i128>,
+    cum: Vec<i128>,
+    objs: Vec<i128>,
+    samples: Vec<u64>,
+    unattributed: i128,
 }
 
 /// Per-stack sums, in i64 unless one overflowed.
@@ -393,65 +448,76 @@ impl Attribution {
         }
         // Edge (caller, callee) -> (all traversals inline so far, weight, last stack counted),
         // in a dense K x K table over the K shown sites when that is small (the usual `--top`),
-        // else in a hash map.
+        // else in a hash map; one per range of stacks (crate::par), merged exactly.
         let mut dense_id = vec![u32::MAX; self.sites.len()];
         for (i, s) in shown.iter().enumerate() {
             dense_id[s.0 as usize] = i as u32;
         }
         let k_shown = shown.len();
         let dense = k_shown <= 512;
-        let mut table: Vec<(bool, i128, u32)> = if dense {
-            vec![(true, 0, u32::MAX); k_shown * k_shown]
-        } else {
-            Vec::new()
-        };
-        let mut seen: Vec<bool> = vec![false; if dense { k_shown * k_shown } else { 0 }];
-        let mut edges: FxHashMap<(SiteId, SiteId), (bool, i128, u32)> = FxHashMap::default();
-        for i in 0..nstacks {
-            if !stack_nz[i] {
-                continue;
-            }
-            let v = stack_v[i];
-            let mut parent: Option<SiteId> = None;
-            for l in p.samples.stack(i as u32).iter().rev() {
-                let ss = self.sites_of(l);
-                for (ni, &n) in ss.iter().enumerate().rev() {
-                    if !kept[n.0 as usize] {
-                        continue;
-                    }
-                    if let Some(par) = parent {
-                        if par != n {
-                            let inline = ni + 1 != ss.len();
-                            let e = if dense {
-                                let at = dense_id[par.0 as usize] as usize * k_shown
-                                    + dense_id[n.0 as usize] as usize;
-                                seen[at] = true;
-                                &mut table[at]
-                            } else {
-                                edges.entry((par, n)).or_insert((true, 0, u32::MAX))
-                            };
-                            e.0 &= inline;
-                            if e.2 != i as u32 {
-                                // Weight counts each stack once per edge.
-                                e.1 += v;
-                                e.2 = i as u32;
+        let this = &*self;
+        let parts = crate::par::map_ranges(nstacks, |range| {
+            let mut table: Vec<Edge> = if dense {
+                vec![Edge::default(); k_shown * k_shown]
+            } else {
+                Vec::new()
+            };
+            let mut edges: FxHashMap<(SiteId, SiteId), Edge> = FxHashMap::default();
+            for i in range {
+                if !stack_nz[i] {
+                    continue;
+                }
+                let v = stack_v[i];
+                // Leaf to root: each shown site is the caller of the one found before it. A
+                // callee's edge is inline when it is not its location's outermost frame.
+                let mut callee: Option<(SiteId, bool)> = None;
+                for l in p.samples.stack(i as u32) {
+                    let ss = this.sites_of(l);
+                    for (ni, &n) in ss.iter().enumerate() {
+                        if !kept[n.0 as usize] {
+                            continue;
+                        }
+                        if let Some((c, inline)) = callee {
+                            if c != n {
+                                let e = if dense {
+                                    &mut table[dense_id[n.0 as usize] as usize * k_shown
+                                        + dense_id[c.0 as usize] as usize]
+                                } else {
+                                    edges.entry((n, c)).or_default()
+                                };
+                                e.seen = true;
+                                e.inline &= inline;
+                                if e.stamp != i as u32 {
+                                    // Weight counts each stack once per edge.
+                                    e.weight += v;
+                                    e.stamp = i as u32;
+                                }
                             }
                         }
+                        callee = Some((n, ni + 1 != ss.len()));
                     }
-                    parent = Some(n);
                 }
             }
-        }
-        drop((stack_v, stack_nz));
-        if dense {
-            for (at, e) in table.into_iter().enumerate() {
-                if seen[at] {
-                    edges.insert((shown[at / k_shown], shown[at % k_shown]), e);
+            if dense {
+                for (at, e) in table.into_iter().enumerate() {
+                    if e.seen {
+                        edges.insert((shown[at / k_shown], shown[at % k_shown]), e);
+                    }
                 }
+            }
+            edges
+        });
+        drop((stack_v, stack_nz));
+        let mut edges: FxHashMap<(SiteId, SiteId), Edge> = FxHashMap::default();
+        for part in parts {
+            for (key, e) in part {
+                let m = edges.entry(key).or_default();
+                m.inline &= e.inline;
+                m.weight += e.weight;
             }
         }
         let (mut inl, mut noinl) = (vec![false; self.sites.len()], vec![false; self.sites.len()]);
-        for (&(_, c), &(inline, weight, _)) in &edges {
+        for (&(_, c), &Edge { inline, weight, .. }) in &edges {
             if weight.unsigned_abs() < edge_cutoff {
                 continue;
             }

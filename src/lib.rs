@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod flame;
 pub mod model;
 pub mod output;
+pub mod par;
 pub mod pb;
 pub mod report;
 pub mod source;

@@ -29,7 +29,7 @@ pub use rules::{Cause, RuleSet};
 pub struct CauseId(pub u16);
 
 /// Source of the text of a line of a profile's source file (see `source::SourceRoot`).
-pub trait LineSource {
+pub trait LineSource: Sync {
     /// The text of `line` (1-based) of the file the profile calls `path`, if found.
     fn line(&self, path: &str, line: i64) -> Option<String>;
 
@@ -172,6 +172,24 @@ enum EvKey {
     None,
 }
 
+/// What [`decide`] found for one stack.
+#[derive(Clone, Copy, Debug)]
+struct Decision {
+    ev: EvKey,
+    note: Option<u32>,
+    cause: CauseId,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision {
+            ev: EvKey::None,
+            note: None,
+            cause: CauseId(0),
+        }
+    }
+}
+
 /// Per (site, cause): value, objects, evidence index, note index, largest stack's |value|.
 type SiteAcc = (i128, i128, usize, Option<u32>, u128);
 
@@ -242,34 +260,29 @@ pub fn classify(
     let unclassified = rules.cause_id("unclassified");
     let runtime_cause = rules.cause_id("runtime");
 
-    // Line evidence per user site, computed on first use.
-    let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
-    let mut ambiguous: Vec<String> = Vec::new();
-    let mut frames: Vec<SiteId> = Vec::with_capacity(64);
-    // A cause depends only on the stack, so it is decided once per distinct stack (decoders
-    // store each stack once, see model::Samples), and the evidence is named by site ids until
-    // the end: no allocation per sample or per stack (issue 9).
-    const UNDECIDED: u32 = u32::MAX;
-    let mut stack_acc: Vec<u32> = vec![UNDECIDED; p.samples.stack_count()];
-    // Per distinct stack: its evidence and note, to show the largest sample's.
-    let mut stack_ev: Vec<(usize, Option<u32>)> = vec![(0, None); p.samples.stack_count()];
-    // (site, cause) -> index into `accs`, whose entries hold value, objects, evidence, note.
-    let mut acc_ids: FxHashMap<(SiteId, CauseId), u32> = FxHashMap::default();
-    let mut accs: Vec<((SiteId, CauseId), SiteAcc)> = Vec::new();
-    let mut evidence_keys: Vec<EvKey> = Vec::new();
-    let mut evidence_ids: FxHashMap<EvKey, usize> = FxHashMap::default();
-    let mut stack_cause = vec![unclassified; p.samples.stack_count()];
-
-    let mut c = p.samples.cursor();
-    while let Some(s) = c.next() {
-        let k = s.stack as usize;
-        let site = a.stack_site[k];
-        if site == SiteId::NONE {
-            continue;
-        }
-        if stack_acc[k] == UNDECIDED {
+    // A cause depends only on the stack, so it is decided once per distinct stack (the store
+    // keeps each stack once, see model::Samples), on as many cores as pay (crate::par), and
+    // the evidence is named by site ids until the end: no allocation per sample or per stack
+    // (issue 9). Each range keeps its own cache of line evidence per user site.
+    let nstacks = p.samples.stack_count();
+    let mut decided = vec![
+        Decision {
+            cause: unclassified,
+            ..Decision::default()
+        };
+        nstacks
+    ];
+    let parts = crate::par::map_ranges_mut(&mut decided, |range, out| {
+        let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
+        let mut ambiguous: Vec<String> = Vec::new();
+        let mut frames: Vec<SiteId> = Vec::with_capacity(64);
+        let first = range.start;
+        for k in range {
+            if a.stack_site[k] == SiteId::NONE {
+                continue;
+            }
             frames.clear();
-            for l in p.samples.stack(s.stack) {
+            for l in p.samples.stack(k as u32) {
                 frames.extend_from_slice(a.sites_of(l));
             }
             let (cause, ev, note) = decide(
@@ -293,14 +306,48 @@ pub fn classify(
                     (unclassified, EvKey::None, None)
                 }
             });
-            let ev_id = *evidence_ids.entry(ev).or_insert_with(|| {
-                evidence_keys.push(ev);
+            out[k - first] = Decision { ev, note, cause };
+        }
+        (line_cache, ambiguous)
+    });
+    let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
+    let mut ambiguous: Vec<String> = Vec::new();
+    for (cache, amb) in parts {
+        for (mine, theirs) in line_cache.iter_mut().zip(cache) {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
+        ambiguous.extend(amb);
+    }
+    let stack_cause: Vec<CauseId> = decided.iter().map(|d| d.cause).collect();
+
+    // Then the samples in order, summed per (site, cause).
+    const UNSEEN: u32 = u32::MAX;
+    let mut stack_acc: Vec<u32> = vec![UNSEEN; nstacks];
+    // Per distinct stack: the index of its evidence, to show the largest sample's.
+    let mut stack_ev: Vec<u32> = vec![0; nstacks];
+    // (site, cause) -> index into `accs`, whose entries hold value, objects, evidence, note.
+    let mut acc_ids: FxHashMap<(SiteId, CauseId), u32> = FxHashMap::default();
+    let mut accs: Vec<((SiteId, CauseId), SiteAcc)> = Vec::new();
+    let mut evidence_keys: Vec<EvKey> = Vec::new();
+    let mut evidence_ids: FxHashMap<EvKey, usize> = FxHashMap::default();
+    let mut c = p.samples.cursor();
+    while let Some(s) = c.next() {
+        let k = s.stack as usize;
+        let site = a.stack_site[k];
+        if site == SiteId::NONE {
+            continue;
+        }
+        let d = decided[k];
+        if stack_acc[k] == UNSEEN {
+            let ev_id = *evidence_ids.entry(d.ev).or_insert_with(|| {
+                evidence_keys.push(d.ev);
                 evidence_keys.len() - 1
             });
-            stack_ev[k] = (ev_id, note);
-            stack_cause[k] = cause;
-            stack_acc[k] = *acc_ids.entry((site, cause)).or_insert_with(|| {
-                accs.push(((site, cause), (0, 0, ev_id, note, 0)));
+            stack_ev[k] = ev_id as u32;
+            stack_acc[k] = *acc_ids.entry((site, d.cause)).or_insert_with(|| {
+                accs.push(((site, d.cause), (0, 0, ev_id, d.note, 0)));
                 accs.len() as u32 - 1
             });
         }
@@ -311,10 +358,10 @@ pub fn classify(
         e.1 .1 += objects_index.map_or(0, |oi| vals[oi] as i128);
         // The evidence shown for a (site, cause) is that of its largest sample.
         if v.unsigned_abs() > e.1 .4 {
-            (e.1 .2, e.1 .3, e.1 .4) = (stack_ev[k].0, stack_ev[k].1, v.unsigned_abs());
+            (e.1 .2, e.1 .3, e.1 .4) = (stack_ev[k] as usize, d.note, v.unsigned_abs());
         }
     }
-    drop((stack_acc, stack_ev, acc_ids, evidence_ids));
+    drop((stack_acc, stack_ev, acc_ids, evidence_ids, decided));
     let name = |s: SiteId| p.str(a.sites[s.0 as usize].name).to_string();
     let evidence: Vec<Evidence> = evidence_keys
         .iter()

@@ -1,0 +1,97 @@
+//! Data parallelism over distinct stacks (issue 9): the per-stack passes of attribution,
+//! classification and pprof's inline marks split the stacks into contiguous ranges, one per
+//! core, and merge what each range found. Results do not depend on the number of threads:
+//! ranges are merged in order and every merge is exact (integer sums, boolean ands).
+
+use std::ops::Range;
+
+/// Below this many items per thread, a pass runs on the calling thread alone.
+pub const MIN_PER_THREAD: usize = 1 << 14;
+
+/// Threads to use for `n` items.
+pub fn threads_for(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    cores.min(8).min(n / MIN_PER_THREAD).max(1)
+}
+
+/// `0..n` cut into `parts` contiguous ranges of nearly equal length.
+pub fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
+    let parts = parts.max(1);
+    (0..parts)
+        .map(|i| n * i / parts..n * (i + 1) / parts)
+        .collect()
+}
+
+/// Runs `f` on contiguous ranges of `0..out.len()`, each with its part of `out`, on as many
+/// threads as pay; returns the results in range order. The first range runs on the calling
+/// thread.
+pub fn map_ranges_mut<O, T, F>(out: &mut [O], f: F) -> Vec<T>
+where
+    O: Send,
+    T: Send,
+    F: Fn(Range<usize>, &mut [O]) -> T + Sync,
+{
+    let n = out.len();
+    let ranges = split(n, threads_for(n));
+    if ranges.len() == 1 {
+        return vec![f(0..n, out)];
+    }
+    let mut chunks = Vec::with_capacity(ranges.len());
+    let mut rest = out;
+    for r in &ranges {
+        let (head, tail) = rest.split_at_mut(r.len());
+        chunks.push(head);
+        rest = tail;
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let mut iter = ranges.into_iter().zip(chunks);
+        let (r0, c0) = iter.next().expect("at least one range");
+        let handles: Vec<_> = iter.map(|(r, c)| scope.spawn(move || f(r, c))).collect();
+        let mut results = vec![f(r0, c0)];
+        for h in handles {
+            match h.join() {
+                Ok(t) => results.push(t),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    })
+}
+
+/// [`map_ranges_mut`] without an output slice: `f` runs on ranges of `0..n`.
+pub fn map_ranges<T, F>(n: usize, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(Range<usize>) -> T + Sync,
+{
+    let mut unit = vec![(); n];
+    map_ranges_mut(&mut unit, |r, _| f(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_cover_everything_once_in_order() {
+        for n in [0, 1, 7, 100_000] {
+            for parts in 1..5 {
+                let r = split(n, parts);
+                assert_eq!(r.len(), parts);
+                assert_eq!(r.first().map(|r| r.start), Some(0));
+                assert_eq!(r.last().map(|r| r.end), Some(n));
+                assert!(r.windows(2).all(|w| w[0].end == w[1].start));
+            }
+        }
+        let mut out = vec![0usize; 100_000];
+        let sums = map_ranges_mut(&mut out, |r, o| {
+            for (i, x) in r.clone().zip(o.iter_mut()) {
+                *x = i;
+            }
+            r.sum::<usize>()
+        });
+        assert!(out.iter().enumerate().all(|(i, &x)| x == i));
+        assert_eq!(sums.iter().sum::<usize>(), (0..100_000usize).sum::<usize>());
+    }
+}
