@@ -44,6 +44,9 @@ heapdoc.<host_port>.<endpoint>.<UTC time>.pb.gz (--save FILE, --no-save). A bear
 $HEAPDOC_BEARER_TOKEN is sent as `Authorization: Bearer ...`. Proxies come from ALL_PROXY,
 HTTPS_PROXY, HTTP_PROXY and NO_PROXY.
 
+Threads: heapdoc decompresses on a second core and splits its per-stack passes over all
+cores (at most 8); HEAPDOC_THREADS=N sets the number (1: one thread). Results do not depend on it.
+
 Color: --color auto (the default) colors text output only on a terminal and never when
 NO_COLOR is set; JSON and Markdown are never colored.
 

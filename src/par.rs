@@ -8,8 +8,21 @@ use std::ops::Range;
 /// Below this many items per thread, a pass runs on the calling thread alone.
 pub const MIN_PER_THREAD: usize = 1 << 14;
 
-/// Threads to use for `n` items.
+/// `$HEAPDOC_THREADS`, when it is a positive number: the threads every parallel stage uses
+/// (1 turns parallelism off; tests use it to check that results do not depend on it).
+pub fn threads_override() -> Option<usize> {
+    std::env::var("HEAPDOC_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
+/// Threads to use for `n` items: one per core (at most 8), unless that leaves fewer than
+/// [`MIN_PER_THREAD`] items per thread, or as `$HEAPDOC_THREADS` says.
 pub fn threads_for(n: usize) -> usize {
+    if let Some(t) = threads_override() {
+        return t.min(n.max(1));
+    }
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     cores.min(8).min(n / MIN_PER_THREAD).max(1)
 }

@@ -12,9 +12,12 @@ const CHUNK: usize = 256 << 10;
 /// Chunks the producer may fill ahead of the consumer.
 const IN_FLIGHT: usize = 4;
 
-/// Whether a second core is there to decompress on.
+/// Whether a second core is there to decompress on (and `$HEAPDOC_THREADS` is not 1).
 pub fn worth_it() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    match crate::par::threads_override() {
+        Some(n) => n > 1,
+        None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+    }
 }
 
 /// A reader of `inner`'s bytes, read ahead by a thread of `scope`.
