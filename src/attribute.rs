@@ -122,7 +122,43 @@ pub fn go_package(name: &str) -> &str {
 /// exceed the total's magnitude by construction unless values have mixed signs, where it is
 /// saturated).
 pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
-    // Resolve each location's frames to site ids once.
+    attribute_visiting(p, opts, site_table(p, opts), &NoVisitor).0
+}
+
+/// Each location's sites, resolved once (the first step of [`attribute`]): the sites
+/// themselves (totals still zero) and, per location, its sites innermost first.
+pub struct SiteTable {
+    pub sites: Vec<Site>,
+    pub loc_sites: Vec<SiteId>,
+    pub loc_sites_end: Vec<u32>,
+}
+
+/// Work done on each distinct stack during attribution's pass over the stacks, which has the
+/// stack's sites at hand (classification: one pass instead of two, issue 9). The pass runs
+/// on several threads; each range of stacks has its own `Local` state.
+pub trait StackVisitor: Sync {
+    type Local: Send;
+    type Out: Copy + Send;
+    fn local(&self) -> Self::Local;
+    /// The result for a stack with no site (empty, or without samples).
+    fn none(&self) -> Self::Out;
+    /// The result for a stack whose sites are `frames`, leaf first (never empty).
+    fn visit(&self, local: &mut Self::Local, frames: &[SiteId]) -> Self::Out;
+}
+
+/// A visitor that does nothing.
+pub struct NoVisitor;
+
+impl StackVisitor for NoVisitor {
+    type Local = ();
+    type Out = ();
+    fn local(&self) {}
+    fn none(&self) {}
+    fn visit(&self, _: &mut (), _: &[SiteId]) {}
+}
+
+/// Resolves each location's frames to sites (see [`SiteTable`]).
+pub fn site_table(p: &Profile, opts: &AttributeOptions) -> SiteTable {
     let mut keys: HashMap<(StrId, StrId, i64), SiteId> = HashMap::new();
     let mut sites: Vec<Site> = Vec::new();
     let mut loc_sites: Vec<SiteId> = Vec::with_capacity(p.frames.len() + p.locations.len());
@@ -167,6 +203,26 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         }
         loc_sites_end.push(loc_sites.len() as u32);
     }
+    SiteTable {
+        sites,
+        loc_sites,
+        loc_sites_end,
+    }
+}
+
+/// [`attribute`] from a [`SiteTable`], running `visitor` on every stack with a site; returns
+/// its result per distinct stack and each range's local state, in range order.
+pub fn attribute_visiting<V: StackVisitor>(
+    p: &Profile,
+    opts: &AttributeOptions,
+    table: SiteTable,
+    visitor: &V,
+) -> (Attribution, Vec<V::Out>, Vec<V::Local>) {
+    let SiteTable {
+        mut sites,
+        loc_sites,
+        loc_sites_end,
+    } = table;
     let sites_of = |l: LocId| -> &[SiteId] {
         let i = l.0 as usize;
         let start = if i == 0 {
@@ -195,64 +251,67 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
     let mut stack_site = vec![SiteId::NONE; nstacks];
     let nsites = sites.len();
     // One pass per range of stacks, on as many cores as pay (see crate::par), merged exactly.
-    let parts = crate::par::map_ranges_mut(&mut stack_site, |range, stack_site| {
-        let mut part = Part {
-            flat: vec![0; nsites],
-            cum: vec![0; nsites],
-            objs: vec![0; nsites],
-            samples: vec![0; nsites],
-            unattributed: 0,
-        };
-        let mut stamp = vec![u32::MAX; nsites];
-        let first = range.start;
-        for k in range {
-            if stack_n[k] == 0 {
-                continue;
-            }
-            let v = stack_v.get(k);
-            let stack = p.samples.stack(k as u32);
-            // Samples with an empty stack have no site (pprof's graph gives them no node
-            // either); their value is counted in `unattributed`.
-            let Some(leaf) = stack.leaf() else {
-                part.unattributed += v;
-                continue;
+    let mut outs: Vec<V::Out> = vec![visitor.none(); nstacks];
+    let parts =
+        crate::par::map_ranges_mut2(&mut stack_site, &mut outs, |range, stack_site, outs| {
+            let mut part = Part {
+                flat: vec![0; nsites],
+                cum: vec![0; nsites],
+                objs: vec![0; nsites],
+                samples: vec![0; nsites],
+                unattributed: 0,
             };
-            // Allocation site: the leaf, or the first non-runtime frame (see module docs).
-            let mut site = sites_of(leaf)[0];
-            if opts.skip_runtime && site_runtime[site.0 as usize] {
-                if let Some(s) = stack
-                    .iter()
-                    .flat_map(|l| sites_of(l).iter().copied())
-                    .find(|s| !site_runtime[s.0 as usize])
-                {
-                    site = s;
+            let mut local = visitor.local();
+            let mut stamp = vec![u32::MAX; nsites];
+            let mut frames: Vec<SiteId> = Vec::with_capacity(64);
+            let first = range.start;
+            for k in range {
+                if stack_n[k] == 0 {
+                    continue;
                 }
-            }
-            let si = site.0 as usize;
-            part.flat[si] += v;
-            part.objs[si] += stack_o.get(k);
-            part.samples[si] += u64::from(stack_n[k]);
-            stack_site[k - first] = site;
-            let tag = k as u32;
-            for l in stack {
-                for &s in sites_of(l) {
-                    let s = s.0 as usize;
-                    if stamp[s] != tag {
-                        stamp[s] = tag;
-                        part.cum[s] += v;
+                let v = stack_v.get(k);
+                frames.clear();
+                for l in p.samples.stack(k as u32) {
+                    frames.extend_from_slice(sites_of(l));
+                }
+                // Samples with an empty stack have no site (pprof's graph gives them no node
+                // either); their value is counted in `unattributed`.
+                let Some(&leaf) = frames.first() else {
+                    part.unattributed += v;
+                    continue;
+                };
+                // Allocation site: the leaf, or the first non-runtime frame (see module docs).
+                let mut site = leaf;
+                if opts.skip_runtime && site_runtime[site.0 as usize] {
+                    if let Some(&s) = frames.iter().find(|s| !site_runtime[s.0 as usize]) {
+                        site = s;
                     }
                 }
+                let si = site.0 as usize;
+                part.flat[si] += v;
+                part.objs[si] += stack_o.get(k);
+                part.samples[si] += u64::from(stack_n[k]);
+                stack_site[k - first] = site;
+                let tag = k as u32;
+                for &s in &frames {
+                    let s = s.0 as usize;
+                    let new = stamp[s] != tag;
+                    stamp[s] = tag;
+                    part.cum[s] += if new { v } else { 0 };
+                }
+                outs[k - first] = visitor.visit(&mut local, &frames);
             }
-        }
-        part
-    });
+            (part, local)
+        });
+    let mut locals = Vec::with_capacity(parts.len());
     let (mut flat, mut cum, mut objs) = (
         vec![0i128; nsites],
         vec![0i128; nsites],
         vec![0i128; nsites],
     );
     let mut unattributed = 0i128;
-    for part in parts {
+    for (part, local) in parts {
+        locals.push(local);
         for i in 0..nsites {
             flat[i] += part.flat[i];
             cum[i] += part.cum[i];
@@ -268,7 +327,7 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         s.cum = clamp(cum[i]);
         s.flat_objects = clamp(objs[i]);
     }
-    Attribution {
+    let a = Attribution {
         sites,
         stack_site,
         total: clamp(total),
@@ -276,7 +335,8 @@ pub fn attribute(p: &Profile, opts: &AttributeOptions) -> Attribution {
         loc_sites,
         loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
-    }
+    };
+    (a, outs, locals)
 }
 
 /// A call edge between shown sites, as [`Attribution::mark_inline`] accumulates it.

@@ -23,7 +23,7 @@ pub mod synth;
 
 use anyhow::{bail, Context, Result};
 
-use attribute::{attribute, top_order, AttributeOptions, Granularity};
+use attribute::{top_order, AttributeOptions, Granularity};
 use classify::{ClassifyOptions, EscapeIndex, RuleSet};
 use decode::DecodeOptions;
 use fetch::FetchOptions;
@@ -303,12 +303,11 @@ pub fn analyze_with(
         },
         skip_runtime: attribute::skips_runtime(kind) && !opts.leaf_sites,
     };
-    let mut attribution = attribute(&profile, &attr_opts);
-    let classification = classify::classify(
+    // Attribution and classification share one pass over the stacks (issue 9).
+    let table = attribute::site_table(&profile, &attr_opts);
+    let classifier = classify::Classifier::new(
         &profile,
-        &attribution,
-        sample_index,
-        attr_opts.objects_index,
+        &table.sites,
         evidence.rules,
         &opts.classify,
         evidence.escapes.as_ref(),
@@ -316,6 +315,15 @@ pub fn analyze_with(
             .sources
             .as_ref()
             .map(|s| s as &dyn classify::LineSource),
+    );
+    let (mut attribution, decided, locals) =
+        attribute::attribute_visiting(&profile, &attr_opts, table, &classifier);
+    let classification = classifier.finish(
+        &attribution,
+        decided,
+        locals,
+        sample_index,
+        attr_opts.objects_index,
     );
     let mut order = top_order(&profile, &attribution);
     // Sites with nothing attributed (only on stacks as callers) are not allocation sites.

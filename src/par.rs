@@ -35,33 +35,18 @@ pub fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Runs `f` on contiguous ranges of `0..out.len()`, each with its part of `out`, on as many
-/// threads as pay; returns the results in range order. The first range runs on the calling
-/// thread.
-pub fn map_ranges_mut<O, T, F>(out: &mut [O], f: F) -> Vec<T>
-where
-    O: Send,
-    T: Send,
-    F: Fn(Range<usize>, &mut [O]) -> T + Sync,
-{
-    let n = out.len();
-    let ranges = split(n, threads_for(n));
-    if ranges.len() == 1 {
-        return vec![f(0..n, out)];
-    }
-    let mut chunks = Vec::with_capacity(ranges.len());
-    let mut rest = out;
-    for r in &ranges {
-        let (head, tail) = rest.split_at_mut(r.len());
-        chunks.push(head);
-        rest = tail;
+/// Runs `f` on every job, the first on the calling thread and each other on its own thread;
+/// returns the results in job order.
+fn run_jobs<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T> {
+    if jobs.len() <= 1 {
+        return jobs.into_iter().map(f).collect();
     }
     std::thread::scope(|scope| {
         let f = &f;
-        let mut iter = ranges.into_iter().zip(chunks);
-        let (r0, c0) = iter.next().expect("at least one range");
-        let handles: Vec<_> = iter.map(|(r, c)| scope.spawn(move || f(r, c))).collect();
-        let mut results = vec![f(r0, c0)];
+        let mut iter = jobs.into_iter();
+        let first = iter.next();
+        let handles: Vec<_> = iter.map(|j| scope.spawn(move || f(j))).collect();
+        let mut results: Vec<T> = first.into_iter().map(f).collect();
         for h in handles {
             match h.join() {
                 Ok(t) => results.push(t),
@@ -70,6 +55,50 @@ where
         }
         results
     })
+}
+
+/// Runs `f` on contiguous ranges of `0..out.len()`, each with its part of `out`, on as many
+/// threads as pay; returns the results in range order.
+pub fn map_ranges_mut<O, T, F>(out: &mut [O], f: F) -> Vec<T>
+where
+    O: Send,
+    T: Send,
+    F: Fn(Range<usize>, &mut [O]) -> T + Sync,
+{
+    let ranges = split(out.len(), threads_for(out.len()));
+    let mut jobs = Vec::with_capacity(ranges.len());
+    let mut rest = out;
+    for r in ranges {
+        let (head, tail) = rest.split_at_mut(r.len());
+        jobs.push((r, head));
+        rest = tail;
+    }
+    run_jobs(jobs, |(r, o)| f(r, o))
+}
+
+/// [`map_ranges_mut`] with two output slices of the same length, cut alike.
+pub fn map_ranges_mut2<A, B, T, F>(a: &mut [A], b: &mut [B], f: F) -> Vec<T>
+where
+    A: Send,
+    B: Send,
+    T: Send,
+    F: Fn(Range<usize>, &mut [A], &mut [B]) -> T + Sync,
+{
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "map_ranges_mut2: slices of different lengths"
+    );
+    let ranges = split(a.len(), threads_for(a.len()));
+    let mut jobs = Vec::with_capacity(ranges.len());
+    let (mut ra, mut rb) = (a, b);
+    for r in ranges {
+        let (ha, ta) = ra.split_at_mut(r.len());
+        let (hb, tb) = rb.split_at_mut(r.len());
+        jobs.push((r, ha, hb));
+        (ra, rb) = (ta, tb);
+    }
+    run_jobs(jobs, |(r, x, y)| f(r, x, y))
 }
 
 /// [`map_ranges_mut`] without an output slice: `f` runs on ranges of `0..n`.

@@ -19,7 +19,7 @@ pub mod rules;
 
 use rustc_hash::FxHashMap;
 
-use crate::attribute::{go_package, is_runtime, Attribution, SiteId};
+use crate::attribute::{go_package, is_runtime, Attribution, Site, SiteId, StackVisitor};
 use crate::model::Profile;
 pub use escape::EscapeIndex;
 pub use rules::{Cause, RuleSet};
@@ -174,7 +174,7 @@ enum EvKey {
 
 /// What [`decide`] found for one stack.
 #[derive(Clone, Copy, Debug)]
-struct Decision {
+pub struct Decision {
     ev: EvKey,
     note: Option<u32>,
     cause: CauseId,
@@ -224,101 +224,161 @@ pub fn is_user(name: &str, file: &str, modules: &[String]) -> bool {
     !(file.contains("/pkg/mod/") || file.contains("@v") || file.contains("/vendor/"))
 }
 
-/// Classifies every sample and aggregates per site and per cause.
-#[allow(clippy::too_many_arguments)]
-pub fn classify(
+/// Classifies stacks during attribution's pass (it is the [`StackVisitor`]), then sums the
+/// samples per site and per cause ([`Classifier::finish`]).
+///
+/// A cause depends only on the stack, so it is decided once per distinct stack (the store
+/// keeps each stack once, see model::Samples), on as many cores as pay (crate::par), with the
+/// sites attribution gathered anyway; the evidence is named by site ids until the end: no
+/// allocation per sample or per stack (issue 9).
+pub struct Classifier<'a> {
+    p: &'a Profile,
+    sites: Vec<Site>,
+    rules: RuleSet,
+    facts: SiteFacts,
+    escapes: Option<&'a EscapeIndex>,
+    lines: Option<&'a dyn LineSource>,
+    unclassified: CauseId,
+    runtime_cause: CauseId,
+}
+
+/// A range of stacks' own state: line evidence per user site, computed on first use, and
+/// the ambiguous paths met.
+pub struct ClassifyLocal {
+    line_cache: Vec<Option<LineEvidence>>,
+    ambiguous: Vec<String>,
+}
+
+impl<'a> Classifier<'a> {
+    /// Facts about every site (`sites` as attribution resolves them, before its pass).
+    pub fn new(
+        p: &'a Profile,
+        sites: &[Site],
+        rules: RuleSet,
+        opts: &ClassifyOptions,
+        escapes: Option<&'a EscapeIndex>,
+        lines: Option<&'a dyn LineSource>,
+    ) -> Classifier<'a> {
+        let ns = sites.len();
+        let mut facts = SiteFacts {
+            user: vec![false; ns],
+            runtime: vec![false; ns],
+            anywhere: vec![None; ns],
+            stack: vec![None; ns],
+            runtime_rule: vec![None; ns],
+        };
+        for (i, s) in sites.iter().enumerate() {
+            let name = p.str(s.name);
+            let file = p.str(s.file);
+            facts.user[i] = s.func.is_some() && is_user(name, file, &opts.modules);
+            facts.runtime[i] = is_runtime(name);
+            facts.anywhere[i] = rules.match_anywhere(name);
+            facts.stack[i] = rules.match_stack(name);
+            facts.runtime_rule[i] = if facts.runtime[i] {
+                rules.match_runtime(name)
+            } else {
+                None
+            };
+        }
+        let unclassified = rules.cause_id("unclassified");
+        let runtime_cause = rules.cause_id("runtime");
+        Classifier {
+            p,
+            sites: sites.to_vec(),
+            rules,
+            facts,
+            escapes,
+            lines,
+            unclassified,
+            runtime_cause,
+        }
+    }
+}
+
+impl StackVisitor for Classifier<'_> {
+    type Local = ClassifyLocal;
+    type Out = Decision;
+
+    fn local(&self) -> ClassifyLocal {
+        ClassifyLocal {
+            line_cache: vec![None; self.sites.len()],
+            ambiguous: Vec::new(),
+        }
+    }
+
+    fn none(&self) -> Decision {
+        Decision {
+            cause: self.unclassified,
+            ..Decision::default()
+        }
+    }
+
+    fn visit(&self, local: &mut ClassifyLocal, frames: &[SiteId]) -> Decision {
+        let facts = &self.facts;
+        let (cause, ev, note) = decide(
+            self.p,
+            &self.sites,
+            &self.rules,
+            facts,
+            frames,
+            self.escapes,
+            self.lines,
+            &mut local.line_cache,
+            &mut local.ambiguous,
+        )
+        .unwrap_or_else(|| {
+            let leaf = frames[0];
+            if !frames.iter().any(|f| facts.user[f.0 as usize]) && facts.runtime[leaf.0 as usize] {
+                (self.runtime_cause, EvKey::Runtime(leaf), None)
+            } else {
+                (self.unclassified, EvKey::None, None)
+            }
+        });
+        Decision { ev, note, cause }
+    }
+}
+
+impl Classifier<'_> {
+    /// Sums the samples per (site, cause) from each stack's decision (`decided`, per distinct
+    /// stack, as attribution's pass returned it with `locals`).
+    pub fn finish(
+        self,
+        a: &Attribution,
+        decided: Vec<Decision>,
+        locals: Vec<ClassifyLocal>,
+        sample_index: usize,
+        objects_index: Option<usize>,
+    ) -> Classification {
+        let Classifier {
+            p,
+            rules,
+            unclassified: _,
+            ..
+        } = self;
+        classify_samples(p, a, decided, locals, sample_index, objects_index, rules)
+    }
+}
+
+fn classify_samples(
     p: &Profile,
     a: &Attribution,
+    decided: Vec<Decision>,
+    parts: Vec<ClassifyLocal>,
     sample_index: usize,
     objects_index: Option<usize>,
     rules: RuleSet,
-    opts: &ClassifyOptions,
-    escapes: Option<&EscapeIndex>,
-    lines: Option<&dyn LineSource>,
 ) -> Classification {
     let ns = a.sites.len();
-    let mut facts = SiteFacts {
-        user: vec![false; ns],
-        runtime: vec![false; ns],
-        anywhere: vec![None; ns],
-        stack: vec![None; ns],
-        runtime_rule: vec![None; ns],
-    };
-    for (i, s) in a.sites.iter().enumerate() {
-        let name = p.str(s.name);
-        let file = p.str(s.file);
-        facts.user[i] = s.func.is_some() && is_user(name, file, &opts.modules);
-        facts.runtime[i] = is_runtime(name);
-        facts.anywhere[i] = rules.match_anywhere(name);
-        facts.stack[i] = rules.match_stack(name);
-        facts.runtime_rule[i] = if facts.runtime[i] {
-            rules.match_runtime(name)
-        } else {
-            None
-        };
-    }
-    let unclassified = rules.cause_id("unclassified");
-    let runtime_cause = rules.cause_id("runtime");
-
-    // A cause depends only on the stack, so it is decided once per distinct stack (the store
-    // keeps each stack once, see model::Samples), on as many cores as pay (crate::par), and
-    // the evidence is named by site ids until the end: no allocation per sample or per stack
-    // (issue 9). Each range keeps its own cache of line evidence per user site.
     let nstacks = p.samples.stack_count();
-    let mut decided = vec![
-        Decision {
-            cause: unclassified,
-            ..Decision::default()
-        };
-        nstacks
-    ];
-    let parts = crate::par::map_ranges_mut(&mut decided, |range, out| {
-        let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
-        let mut ambiguous: Vec<String> = Vec::new();
-        let mut frames: Vec<SiteId> = Vec::with_capacity(64);
-        let first = range.start;
-        for k in range {
-            if a.stack_site[k] == SiteId::NONE {
-                continue;
-            }
-            frames.clear();
-            for l in p.samples.stack(k as u32) {
-                frames.extend_from_slice(a.sites_of(l));
-            }
-            let (cause, ev, note) = decide(
-                p,
-                a,
-                &rules,
-                &facts,
-                &frames,
-                escapes,
-                lines,
-                &mut line_cache,
-                &mut ambiguous,
-            )
-            .unwrap_or_else(|| {
-                let leaf = frames[0];
-                if !frames.iter().any(|f| facts.user[f.0 as usize])
-                    && facts.runtime[leaf.0 as usize]
-                {
-                    (runtime_cause, EvKey::Runtime(leaf), None)
-                } else {
-                    (unclassified, EvKey::None, None)
-                }
-            });
-            out[k - first] = Decision { ev, note, cause };
-        }
-        (line_cache, ambiguous)
-    });
     let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
     let mut ambiguous: Vec<String> = Vec::new();
-    for (cache, amb) in parts {
-        for (mine, theirs) in line_cache.iter_mut().zip(cache) {
+    for part in parts {
+        for (mine, theirs) in line_cache.iter_mut().zip(part.line_cache) {
             if mine.is_none() {
                 *mine = theirs;
             }
         }
-        ambiguous.extend(amb);
+        ambiguous.extend(part.ambiguous);
     }
     let stack_cause: Vec<CauseId> = decided.iter().map(|d| d.cause).collect();
 
@@ -430,7 +490,7 @@ pub fn classify(
 #[allow(clippy::too_many_arguments)]
 fn decide(
     p: &Profile,
-    a: &Attribution,
+    sites: &[Site],
     rules: &RuleSet,
     facts: &SiteFacts,
     frames: &[SiteId],
@@ -453,9 +513,7 @@ fn decide(
         if let Some(r) = facts.stack[f.0 as usize] {
             let note = rules.sub_note(
                 r,
-                region[..k]
-                    .iter()
-                    .map(|s| p.str(a.sites[s.0 as usize].name)),
+                region[..k].iter().map(|s| p.str(sites[s.0 as usize].name)),
             );
             let caller = boundary.map(|u| frames[u]);
             return Some((
@@ -474,7 +532,7 @@ fn decide(
     if let Some(u) = boundary {
         let user = frames[u];
         let line_ev = line_cache[user.0 as usize]
-            .get_or_insert_with(|| line_evidence(p, a, rules, user, escapes, lines, ambiguous))
+            .get_or_insert_with(|| line_evidence(p, sites, rules, user, escapes, lines, ambiguous))
             .as_ref()
             .map(|(r, ev)| (*r, matches!(ev, Evidence::Compiler { .. })));
         if let Some((r, true)) = line_ev {
@@ -537,14 +595,14 @@ fn explain_escape(msgs: &[String], matched: &str) -> String {
 
 fn line_evidence(
     p: &Profile,
-    a: &Attribution,
+    sites: &[Site],
     rules: &RuleSet,
     site: SiteId,
     escapes: Option<&EscapeIndex>,
     lines: Option<&dyn LineSource>,
     ambiguous: &mut Vec<String>,
 ) -> Option<(u32, Evidence)> {
-    let s = &a.sites[site.0 as usize];
+    let s = &sites[site.0 as usize];
     let file = p.str(s.file);
     if s.line <= 0 || file.is_empty() {
         return None;
