@@ -95,6 +95,18 @@ pub struct Attribution {
     pub loc_sites: Vec<SiteId>,
     pub loc_sites_end: Vec<u32>,
     pub total_objects: Option<i64>,
+    /// Per distinct stack, the sum of its samples' chosen values, kept from the pass for
+    /// [`Attribution::mark_inline`] (which takes it).
+    stack_values: Option<StackValues>,
+}
+
+/// Per distinct stack: the sum of its samples' values of one sample type.
+#[derive(Clone, Debug)]
+struct StackValues {
+    sample_index: usize,
+    sums: Sums,
+    /// Whether any of the stack's samples has a non-zero value.
+    nonzero: Vec<bool>,
 }
 
 /// Is `name` a Go runtime function (package runtime, internal/runtime/..., runtime/internal/...)?
@@ -238,13 +250,14 @@ pub fn attribute_visiting<V: StackVisitor>(
     // Values per distinct stack first (the store keeps each stack once, see model::Samples):
     // the walk over stack frames below then runs once per stack, not once per sample. Sums
     // are kept in i64 and redone in i128 only if one overflows (mixed-sign delta profiles).
-    let (stack_v, stack_o, stack_n, total, total_objects) =
+    let (stack_v, stack_o, stack_n, total, total_objects, stack_nz) =
         match stack_sums::<i64>(p, opts.sample_index, opts.objects_index) {
-            Some((v, o, n, t, to)) => (Sums::Narrow(v), Sums::Narrow(o), n, t, to),
+            Some((v, o, n, t, to, nz)) => (Sums::Narrow(v), Sums::Narrow(o), n, t, to, nz),
             None => {
-                let (v, o, n, t, to) = stack_sums::<i128>(p, opts.sample_index, opts.objects_index)
-                    .unwrap_or_default();
-                (Sums::Wide(v), Sums::Wide(o), n, t, to)
+                let (v, o, n, t, to, nz) =
+                    stack_sums::<i128>(p, opts.sample_index, opts.objects_index)
+                        .unwrap_or_default();
+                (Sums::Wide(v), Sums::Wide(o), n, t, to, nz)
             }
         };
     let nstacks = p.samples.stack_count();
@@ -320,7 +333,7 @@ pub fn attribute_visiting<V: StackVisitor>(
         }
         unattributed += part.unattributed;
     }
-    drop((stack_v, stack_o, stack_n));
+    drop((stack_o, stack_n));
     let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
     for (i, s) in sites.iter_mut().enumerate() {
         s.flat = clamp(flat[i]);
@@ -335,6 +348,11 @@ pub fn attribute_visiting<V: StackVisitor>(
         loc_sites,
         loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
+        stack_values: Some(StackValues {
+            sample_index: opts.sample_index,
+            sums: stack_v,
+            nonzero: stack_nz,
+        }),
     };
     (a, outs, locals)
 }
@@ -371,6 +389,7 @@ struct Part {
 }
 
 /// Per-stack sums, in i64 unless one overflowed.
+#[derive(Clone, Debug)]
 enum Sums {
     Narrow(Vec<i64>),
     Wide(Vec<i128>),
@@ -413,7 +432,7 @@ impl Acc for i128 {
     }
 }
 
-type StackSums<T> = (Vec<T>, Vec<T>, Vec<u32>, i128, i128);
+type StackSums<T> = (Vec<T>, Vec<T>, Vec<u32>, i128, i128, Vec<bool>);
 
 /// Per distinct stack: the sum of the chosen values, of the paired object counts, and the
 /// number of samples; plus both totals. None if a sum overflows `T`.
@@ -427,6 +446,7 @@ fn stack_sums<T: Acc>(
     // Empty without a paired count type: `Sums::get` reads 0 there.
     let mut stack_o = vec![T::default(); if objects_index.is_some() { nstacks } else { 0 }];
     let mut stack_n = vec![0u32; nstacks];
+    let mut stack_nz = vec![false; nstacks];
     let (mut total, mut total_objects) = (0i128, 0i128);
     let mut c = p.samples.cursor();
     while let Some(s) = c.next() {
@@ -435,6 +455,7 @@ fn stack_sums<T: Acc>(
         if !stack_v[k].add(v) {
             return None;
         }
+        stack_nz[k] |= v != 0;
         total += v as i128;
         if let Some(oi) = objects_index {
             let o = s.values[oi];
@@ -445,7 +466,7 @@ fn stack_sums<T: Acc>(
         }
         stack_n[k] += 1;
     }
-    Some((stack_v, stack_o, stack_n, total, total_objects))
+    Some((stack_v, stack_o, stack_n, total, total_objects, stack_nz))
 }
 
 /// pprof's printable node name (`NameComponents` joined): `func file:line`, `func file`,
@@ -493,19 +514,47 @@ impl Attribution {
         for s in shown {
             kept[s.0 as usize] = true;
         }
-        // Once per distinct stack: the sum of its samples' values and whether any is non-zero.
+        // Once per distinct stack: the sum of its samples' values and whether any is non-zero
+        // (the pass's sums when they are of this sample type).
         let nstacks = p.samples.stack_count();
-        let mut stack_v = vec![0i128; nstacks];
-        let mut stack_nz = vec![false; nstacks];
-        let mut c = p.samples.cursor();
-        while let Some(s) = c.next() {
-            let v = s.values[sample_index];
-            if v != 0 {
-                let k = s.stack as usize;
-                stack_v[k] += v as i128;
-                stack_nz[k] = true;
+        let mut kept_sums = self
+            .stack_values
+            .take()
+            .filter(|s| s.sample_index == sample_index);
+        let mut stack_nz = kept_sums
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.nonzero))
+            .unwrap_or_default();
+        let mut wide: Option<Vec<i128>> = None;
+        if kept_sums.is_none() {
+            let mut w = vec![0i128; nstacks];
+            stack_nz = vec![false; nstacks];
+            let mut c = p.samples.cursor();
+            while let Some(s) = c.next() {
+                let v = s.values[sample_index];
+                if v != 0 {
+                    let k = s.stack as usize;
+                    stack_nz[k] = true;
+                    w[k] += v as i128;
+                }
             }
+            wide = Some(w);
         }
+        let stack_v = |k: usize| -> i128 {
+            match (&kept_sums, &wide) {
+                (Some(s), _) => s.sums.get(k),
+                (None, Some(w)) => w[k],
+                (None, None) => 0,
+            }
+        };
+        // Per location, whether any of its sites is shown: most are not, and are skipped.
+        let loc_kept: Vec<bool> = (0..p.locations.len())
+            .map(|l| {
+                self.sites_of(crate::model::LocId(l as u32))
+                    .iter()
+                    .any(|s| kept[s.0 as usize])
+            })
+            .collect();
         // Edge (caller, callee) -> (all traversals inline so far, weight, last stack counted),
         // in a dense K x K table over the K shown sites when that is small (the usual `--top`),
         // else in a hash map; one per range of stacks (crate::par), merged exactly.
@@ -527,11 +576,14 @@ impl Attribution {
                 if !stack_nz[i] {
                     continue;
                 }
-                let v = stack_v[i];
+                let v = stack_v(i);
                 // Leaf to root: each shown site is the caller of the one found before it. A
                 // callee's edge is inline when it is not its location's outermost frame.
                 let mut callee: Option<(SiteId, bool)> = None;
                 for l in p.samples.stack(i as u32) {
+                    if !loc_kept[l.0 as usize] {
+                        continue;
+                    }
                     let ss = this.sites_of(l);
                     for (ni, &n) in ss.iter().enumerate() {
                         if !kept[n.0 as usize] {
@@ -567,7 +619,7 @@ impl Attribution {
             }
             edges
         });
-        drop((stack_v, stack_nz));
+        drop((stack_nz, wide, kept_sums));
         let mut edges: FxHashMap<(SiteId, SiteId), Edge> = FxHashMap::default();
         for part in parts {
             for (key, e) in part {
