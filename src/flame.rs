@@ -202,7 +202,10 @@ pub fn folded(
     let mut names = FrameNames::default();
     let mut loc_ids: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
     let mut scratch = Vec::new();
-    let mut paths: Vec<(Vec<u32>, i64)> = Vec::new();
+    // Every path, root first, concatenated in `flat` (no allocation per path).
+    let mut flat: Vec<u32> = Vec::new();
+    let mut ends: Vec<u32> = Vec::new();
+    let mut vals: Vec<i64> = Vec::new();
     let mut path = Vec::new();
     // (leaf frame, cause) -> the id of `leaf «cause»`, formatted once.
     let mut leaf_ids: FxHashMap<(u32, CauseId), u32> = FxHashMap::default();
@@ -234,8 +237,28 @@ pub fn folded(
             names.intern(name)
         });
         path.push(id);
-        paths.push((path.clone(), v));
+        flat.extend_from_slice(&path);
+        ends.push(flat.len() as u32);
+        vals.push(v);
     }
+    if min_width_px > 0.0 && vals.iter().all(|&v| v >= 0) {
+        // The usual case: cut while building the tree top down (see `prune_top_down`).
+        let total: i64 = vals.iter().sum();
+        let merged = names.intern(MERGED.to_string());
+        let keep: Vec<u32> = (0..vals.len() as u32)
+            .filter(|&i| vals[i as usize] > 0)
+            .collect();
+        let min_value = total as f64 * min_width_px / 1180.0;
+        let paths = prune_top_down(&flat, &ends, &vals, keep, min_value, merged);
+        return (lines_of(paths, &names), 0);
+    }
+    let mut paths: Vec<(Vec<u32>, i64)> = (0..vals.len())
+        .map(|i| {
+            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+            (flat[start..ends[i] as usize].to_vec(), vals[i])
+        })
+        .collect();
+    drop((flat, ends, vals));
     // Equal paths (function granularity, or one stack under several ids) summed: sorted, they
     // are adjacent. No hashing of whole paths.
     paths.sort_unstable();
@@ -260,6 +283,11 @@ pub fn folded(
         let merged = names.intern(MERGED.to_string());
         paths = prune(paths, total as f64 * min_width_px / 1180.0, merged);
     }
+    (lines_of(paths, &names), dropped)
+}
+
+/// The folded lines of `paths`, equal lines summed, in string order.
+fn lines_of(paths: Vec<(Vec<u32>, i64)>, names: &FrameNames) -> Vec<(String, i64)> {
     let mut acc: BTreeMap<String, i64> = BTreeMap::new();
     for (path, v) in paths {
         let line = path
@@ -269,7 +297,74 @@ pub fn folded(
             .join(";");
         *acc.entry(line).or_insert(0) += v;
     }
-    (acc.into_iter().collect(), dropped)
+    acc.into_iter().collect()
+}
+
+/// [`prune`] for paths of positive values, without materializing or sorting whole paths:
+/// the tree is built top down, grouping the paths (`keep`, indexes into `ends` and `vals`;
+/// path `i` is `flat[ends[i-1]..ends[i]]`) by their frame at each depth, and descending only
+/// into frames at least `min_value` wide (and every first frame). A narrow frame's paths
+/// end there as one `…` line per caller; a path that ends at a kept frame is a line as it
+/// is. Work is proportional to the frames drawn, not to the profile's distinct stacks
+/// (issue 9: the flame graph of a 100 MB profile within 3x the report's time).
+fn prune_top_down(
+    flat: &[u32],
+    ends: &[u32],
+    vals: &[i64],
+    mut keep: Vec<u32>,
+    min_value: f64,
+    merged: u32,
+) -> Vec<(Vec<u32>, i64)> {
+    const END: u32 = u32::MAX;
+    let start = |i: usize| if i == 0 { 0 } else { ends[i - 1] as usize };
+    let mut out = Vec::new();
+    let mut keys: Vec<u64> = Vec::new();
+    // (range of `keep`, depth, the frames above)
+    let mut work: Vec<(usize, usize, usize, Vec<u32>)> = vec![(0, keep.len(), 0, Vec::new())];
+    while let Some((a, b, depth, prefix)) = work.pop() {
+        // Sort the group by its frame at `depth` (END for the paths that end above it).
+        keys.clear();
+        keys.extend(keep[a..b].iter().map(|&i| {
+            let at = start(i as usize) + depth;
+            let key = if at < ends[i as usize] as usize {
+                flat[at]
+            } else {
+                END
+            };
+            (u64::from(key) << 32) | u64::from(i)
+        }));
+        keys.sort_unstable();
+        for (slot, kv) in keep[a..b].iter_mut().zip(&keys) {
+            *slot = *kv as u32;
+        }
+        let mut cut = 0i64;
+        let mut j = 0;
+        while j < keys.len() {
+            let key = (keys[j] >> 32) as u32;
+            let mut e = j;
+            let mut width = 0i64;
+            while e < keys.len() && (keys[e] >> 32) as u32 == key {
+                width += vals[keys[e] as u32 as usize];
+                e += 1;
+            }
+            if key == END {
+                out.push((prefix.clone(), width));
+            } else if depth >= 1 && (width as f64) < min_value {
+                cut += width;
+            } else {
+                let mut p = prefix.clone();
+                p.push(key);
+                work.push((a + j, a + e, depth + 1, p));
+            }
+            j = e;
+        }
+        if cut > 0 {
+            let mut p = prefix;
+            p.push(merged);
+            out.push((p, cut));
+        }
+    }
+    out
 }
 
 /// The frame standing for the frames `--min-width` cut from one caller.
@@ -720,6 +815,52 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The top-down cut gives the same lines as `prune` on whole sorted paths, including
+    /// equal paths (summed) and paths that end where others go on.
+    #[test]
+    fn top_down_cut_equals_prune() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut flat = Vec::new();
+        let mut ends = Vec::new();
+        let mut vals = Vec::new();
+        for _ in 0..4000 {
+            let depth = 1 + rnd(9) as usize;
+            flat.extend((0..depth).map(|_| rnd(5) as u32));
+            ends.push(flat.len() as u32);
+            vals.push(1 + rnd(1000) as i64);
+        }
+        let paths: Vec<(Vec<u32>, i64)> = (0..vals.len())
+            .map(|i| {
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                (flat[start..ends[i] as usize].to_vec(), vals[i])
+            })
+            .collect();
+        let summed = |mut ps: Vec<(Vec<u32>, i64)>| -> Vec<(Vec<u32>, i64)> {
+            ps.sort();
+            ps.dedup_by(|b, a| {
+                if a.0 == b.0 {
+                    a.1 += b.1;
+                    true
+                } else {
+                    false
+                }
+            });
+            ps
+        };
+        for min in [0.0, 1.0, 700.0, 9_000.0, 90_000.0, 1e12] {
+            let keep: Vec<u32> = (0..vals.len() as u32).collect();
+            let top_down = summed(prune_top_down(&flat, &ends, &vals, keep, min, 99));
+            let reference = summed(prune(summed(paths.clone()), min, 99));
+            assert_eq!(top_down, reference, "min {min}");
         }
     }
 }
