@@ -285,7 +285,11 @@ pub fn attribute_visiting<V: StackVisitor>(
                 let v = stack_v.get(k);
                 frames.clear();
                 for l in p.samples.stack(k as u32) {
-                    frames.extend_from_slice(sites_of(l));
+                    // One by one: most locations have one site, and extend_from_slice
+                    // called memmove for each (~0.1 s of CPU on the 100 MB profile).
+                    for &site in sites_of(l) {
+                        frames.push(site);
+                    }
                 }
                 // Samples with an empty stack have no site (pprof's graph gives them no node
                 // either); their value is counted in `unattributed`.

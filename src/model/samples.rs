@@ -408,9 +408,12 @@ fn hash_bytes(b: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        // Byte by byte: copy_from_slice of a few bytes is a memmove call.
+        let w = rest
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
     // hashbrown takes its control bits from the top: fold the high bits down and back up.
     h ^ (h >> 29) ^ (h << 23)
