@@ -442,6 +442,9 @@ pub struct SamplesBuilder {
     /// (label set index, its hash).
     label_sets: hashbrown::HashTable<(u32, u32)>,
     scratch: Vec<u8>,
+    /// Running sums of the values in i64, flushed into the store's i128 sums when one would
+    /// overflow and at the end: i128 read-modify-writes per row cost ~0.05 s on 2M samples.
+    partial: Vec<i64>,
 }
 
 impl SamplesBuilder {
@@ -451,6 +454,7 @@ impl SamplesBuilder {
             stacks: hashbrown::HashTable::new(),
             label_sets: hashbrown::HashTable::new(),
             scratch: Vec::new(),
+            partial: vec![0; width],
         }
     }
 
@@ -606,7 +610,7 @@ impl SamplesBuilder {
     pub fn row(&mut self, stack: u32, labels: u32, values: &[i64]) {
         debug_assert_eq!(values.len(), self.s.width);
         put_row(&mut self.s.rows, stack, labels, values);
-        add_sums(&mut self.s.sums, values);
+        self.add_partial(values);
         self.s.len += 1;
     }
 
@@ -618,8 +622,21 @@ impl SamplesBuilder {
         put_varint(&mut self.s.rows, u64::from(stack));
         put_varint(&mut self.s.rows, u64::from(labels));
         self.s.rows.extend_from_slice(raw);
-        add_sums(&mut self.s.sums, values);
+        self.add_partial(values);
         self.s.len += 1;
+    }
+
+    #[inline]
+    fn add_partial(&mut self, values: &[i64]) {
+        for ((p, s), &v) in self.partial.iter_mut().zip(&mut self.s.sums).zip(values) {
+            match p.checked_add(v) {
+                Some(x) => *p = x,
+                None => {
+                    *s += *p as i128;
+                    *p = v;
+                }
+            }
+        }
     }
 
     /// Appends a sample, interning its stack and label set.
@@ -640,6 +657,9 @@ impl SamplesBuilder {
     /// The finished store, with spare capacity released.
     pub fn finish(self) -> Samples {
         let mut s = self.s;
+        for (sum, p) in s.sums.iter_mut().zip(&self.partial) {
+            *sum += *p as i128;
+        }
         drop(self.stacks);
         drop(self.label_sets);
         s.stack_bytes.shrink_to_fit();
@@ -709,5 +729,18 @@ mod tests {
         assert_eq!(s.stack_count(), 1);
         assert_eq!(s.find_bad_location(1), Some((0, 2)));
         assert_eq!(s.find_bad_location(2), None);
+    }
+
+    #[test]
+    fn sums_are_exact_past_64_bits() {
+        let mut b = SamplesBuilder::new(2);
+        let k = b.stack(&locs(&[0]));
+        let l = b.label_set(&[]);
+        for _ in 0..5 {
+            b.row(k, l, &[i64::MAX, -3]);
+        }
+        b.row(k, l, &[i64::MIN, 1]);
+        let s = b.finish();
+        assert_eq!(s.sums(), &[5 * (i64::MAX as i128) + i64::MIN as i128, -14]);
     }
 }
