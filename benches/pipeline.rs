@@ -95,16 +95,57 @@ fn bench(c: &mut Criterion) {
             out.len()
         })
     });
-    g.bench_function("end-to-end/report", |b| {
-        b.iter(|| {
-            let p = decode::decode(&gz, &opts).unwrap();
-            let r = heapdoc::analyze(p, vec![name.clone()], &analyze_opts).unwrap();
-            let mut out = Vec::new();
-            report::render(&r, Format::Text, &mut out).unwrap();
-            out.len()
-        })
-    });
+    let end_to_end_report = || {
+        let p = decode::decode(&gz, &opts).unwrap();
+        let r = heapdoc::analyze(p, vec![name.clone()], &analyze_opts).unwrap();
+        let mut out = Vec::new();
+        report::render(&r, Format::Text, &mut out).unwrap();
+        out.len()
+    };
+    let end_to_end_flame = || {
+        let p = decode::decode(&gz, &opts).unwrap();
+        let r = heapdoc::analyze(p, vec![name.clone()], &analyze_opts).unwrap();
+        let mut out = Vec::new();
+        flame::write_svg(&r, &flame_opts, &mut out).unwrap();
+        out.len()
+    };
+    let baseline = || proto::walk(&decode::decompress(&gz, &opts).unwrap()).unwrap();
+    g.bench_function("end-to-end/report", |b| b.iter(end_to_end_report));
+    g.bench_function("end-to-end/flame", |b| b.iter(end_to_end_flame));
     g.finish();
+
+    // The ratios issue 9 asks for, from one alternating run (medians of 5).
+    let median = |f: &dyn Fn() -> u64| {
+        let mut t: Vec<f64> = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(f());
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t[2]
+    };
+    let (mut base, mut rep, mut fl) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        base.push(median(&|| baseline()));
+        rep.push(median(&|| end_to_end_report() as u64));
+        fl.push(median(&|| end_to_end_flame() as u64));
+    }
+    let mid = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (base, rep, fl) = (mid(&mut base), mid(&mut rep), mid(&mut fl));
+    eprintln!(
+        "ratios: baseline/gunzip+walk {:.3} s; end-to-end/report {:.3} s = {:.2}x the baseline; \
+         end-to-end/flame {:.3} s = {:.2}x the report",
+        base,
+        rep,
+        rep / base,
+        fl,
+        fl / rep
+    );
 }
 
 criterion_group!(benches, bench);

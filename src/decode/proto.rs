@@ -83,8 +83,20 @@ impl<'a> Reader<'a> {
         self.base + self.pos
     }
 
+    /// One varint; the one-byte case (keys, lengths, most ids) inline, the rest out of line.
     #[inline]
     fn varint(&mut self) -> Result<u64> {
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64> {
         let mut result = 0u64;
         let mut shift = 0;
         loop {
@@ -486,6 +498,11 @@ struct SampleSink {
     values: Vec<i64>,
     labels: Vec<Label>,
     stack: Vec<u8>,
+    /// A sample's label fields as read (each with its length), and the label set the same
+    /// bytes gave before: Go's heap samples repeat a few dozen `bytes` labels, which are then
+    /// neither decoded nor hashed as labels again.
+    label_bytes: Vec<u8>,
+    label_sets: rustc_hash::FxHashMap<Box<[u8]>, u32>,
 }
 
 impl SampleSink {
@@ -495,6 +512,8 @@ impl SampleSink {
             values: Vec::with_capacity(width),
             labels: Vec::new(),
             stack: Vec::new(),
+            label_bytes: Vec::new(),
+            label_sets: rustc_hash::FxHashMap::default(),
         }
     }
 }
@@ -641,7 +660,7 @@ fn decode_sample(
 ) -> Result<()> {
     let width = sink.b.width();
     sink.values.clear();
-    sink.labels.clear();
+    sink.label_bytes.clear();
     let mut stack = StackSrc::Empty;
     // The values as one packed field read in place, when they are that.
     let mut raw_values: Option<&[u8]> = None;
@@ -690,8 +709,10 @@ fn decode_sample(
                 value_fields += 2;
             }
             (3, WIRE_LEN) => {
-                let (lb, lat) = r.bytes()?;
-                sink.labels.push(decode_label(lb, lat, string)?);
+                // Decoded below, only if these bytes are new.
+                let (lb, _) = r.bytes()?;
+                put_varint(&mut sink.label_bytes, lb.len() as u64);
+                sink.label_bytes.extend_from_slice(lb);
             }
             (f @ 1..=3, w) => {
                 bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
@@ -721,7 +742,27 @@ fn decode_sample(
             limits.max_stack_depth
         ),
     };
-    let l = sink.b.label_set(&sink.labels);
+    let l = match sink.label_sets.get(&sink.label_bytes[..]) {
+        Some(&l) => l,
+        None => {
+            // New label bytes: decode every label field again, in order.
+            sink.labels.clear();
+            let mut lr = Reader::new(b, at);
+            while !lr.at_end() {
+                let (field, wire) = lr.key()?;
+                if (field, wire) == (3, WIRE_LEN) {
+                    let (lb, lat) = lr.bytes()?;
+                    sink.labels.push(decode_label(lb, lat, string)?);
+                } else {
+                    lr.skip(wire)?;
+                }
+            }
+            let l = sink.b.label_set(&sink.labels);
+            sink.label_sets
+                .insert(sink.label_bytes.as_slice().into(), l);
+            l
+        }
+    };
     match raw_values {
         Some(raw) if value_fields == 1 => sink.b.row_raw(k, l, &sink.values, raw),
         _ => sink.b.row(k, l, &sink.values),
