@@ -17,6 +17,14 @@ pub fn threads_override() -> Option<usize> {
         .filter(|&n| n > 0)
 }
 
+/// Whether a second core is there to decompress on (and `$HEAPDOC_THREADS` is not 1).
+pub fn second_core() -> bool {
+    match threads_override() {
+        Some(n) => n > 1,
+        None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+    }
+}
+
 /// Threads to use for `n` items: one per core (at most 8), unless that leaves fewer than
 /// [`MIN_PER_THREAD`] items per thread, or as `$HEAPDOC_THREADS` says.
 pub fn threads_for(n: usize) -> usize {

@@ -3,23 +3,23 @@
 //! 1k and 100k samples, must take nearly the same number of allocations. The only allowed
 //! growth is the logarithmic number of reallocations of the growing column vectors.
 //!
-//! The counter is per thread, so the test harness's other threads do not disturb it.
+//! The counter counts every thread (decompression and the per-stack passes run on their own
+//! threads), so this binary holds this one test only. Both decode paths are counted: a whole
+//! buffer, and a gzip stream inflated on a second thread; the per-stack passes are split over
+//! two threads (`HEAPDOC_THREADS=2`) whatever the machine.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use heapdoc::decode::{self, DecodeOptions};
 use heapdoc::synth::{synthesize, Shape};
 
 struct Counting;
 
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 fn bump() {
-    // try_with: the thread-local may already be gone while a thread shuts down.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+    ALLOCS.fetch_add(1, Ordering::Relaxed);
 }
 
 unsafe impl GlobalAlloc for Counting {
@@ -44,17 +44,21 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn allocs() -> u64 {
-    ALLOCS.with(|c| c.get())
+    ALLOCS.load(Ordering::SeqCst)
 }
 
-/// (allocations to decode, allocations to analyze) for a profile of `samples` samples.
-fn count(samples: usize) -> (u64, u64) {
+/// (allocations to decode, allocations to analyze) for a profile of `samples` samples, given
+/// whole or gzipped.
+fn count(samples: usize, gzipped: bool) -> (u64, u64) {
     // Same tables and the same 1000 distinct stacks in both profiles: only the number of
     // samples (and their values) differs.
     let shape = Shape::ddgo_big_heap()
         .with_samples(samples)
         .with_distinct_stacks(1_000);
-    let raw = synthesize(&shape);
+    let mut raw = synthesize(&shape);
+    if gzipped {
+        raw = heapdoc::synth::gzip(&raw);
+    }
     let opts = DecodeOptions::default();
     let a0 = allocs();
     let p = decode::decode(&raw, &opts).unwrap();
@@ -73,11 +77,18 @@ fn count(samples: usize) -> (u64, u64) {
 
 #[test]
 fn allocations_do_not_grow_with_samples() {
-    let (decode_small, analyze_small) = count(1_000);
-    let (decode_big, analyze_big) = count(100_000);
+    std::env::set_var("HEAPDOC_THREADS", "2");
+    for gzipped in [false, true] {
+        check(gzipped);
+    }
+}
+
+fn check(gzipped: bool) {
+    let (decode_small, analyze_small) = count(1_000, gzipped);
+    let (decode_big, analyze_big) = count(100_000, gzipped);
     eprintln!(
-        "allocations: decode {decode_small} (1k samples) vs {decode_big} (100k samples); \
-         analyze {analyze_small} vs {analyze_big}"
+        "allocations (gzipped: {gzipped}): decode {decode_small} (1k samples) vs {decode_big} \
+         (100k samples); analyze {analyze_small} vs {analyze_big}"
     );
     // 100x more samples: each growing column reallocates at most log2(100) ~ 7 more times;
     // 64 is ~10 such vectors. One allocation per sample would be 99,000 more.

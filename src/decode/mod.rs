@@ -3,7 +3,6 @@
 //! Formats heapdoc does not read are refused with an error that names them.
 
 pub mod legacy;
-mod pipe;
 pub mod proto;
 
 use std::io::Read;
@@ -89,24 +88,15 @@ fn decode_buffer(data: &[u8], opts: &DecodeOptions) -> Result<Profile> {
 /// holding the decompressed profile whole (issue 9): peak memory is the decoded profile.
 /// `open` gives the compressed stream; it is called a second time only for the inputs the
 /// streaming decoder leaves to the buffered one (legacy text formats, and profile.proto files
-/// with samples before their sample types or ids over 32 bits, which Go never writes).
+/// with samples before their sample types or label string indexes over 32 bits, which Go
+/// never writes).
 pub fn decode_gzip<R: Read + Send>(
     mut open: impl FnMut() -> Result<R>,
     opts: &DecodeOptions,
 ) -> Result<Profile> {
     // Go writes one gzip member; MultiGzDecoder also accepts concatenated members like gunzip.
     let gz = flate2::read::MultiGzDecoder::new(open()?);
-    let streamed = if pipe::worth_it() {
-        // Inflate on the second core while this one decodes.
-        std::thread::scope(|scope| {
-            stream_or_buffer(
-                proto::Stream::new(pipe::spawn_reader(scope, gz), opts.max_size),
-                opts,
-            )
-        })
-    } else {
-        stream_or_buffer(proto::Stream::new(gz, opts.max_size), opts)
-    };
+    let streamed = stream_or_buffer(proto::Stream::new(gz, opts.max_size), opts);
     match streamed? {
         Some(p) => Ok(p),
         None => {
@@ -117,7 +107,7 @@ pub fn decode_gzip<R: Read + Send>(
 }
 
 /// The streaming decode of [`decode_gzip`]; None when the input is for the buffered decoder.
-fn stream_or_buffer<R: Read>(
+fn stream_or_buffer<R: Read + Send>(
     mut st: proto::Stream<R>,
     opts: &DecodeOptions,
 ) -> Result<Option<Profile>> {
@@ -132,7 +122,8 @@ fn stream_or_buffer<R: Read>(
     }
     let blank = head.iter().all(|b| b.is_ascii_whitespace());
     if !blank && !legacy::sniff(head) {
-        match proto::decode_stream(&mut st, &opts.limits) {
+        // Inflate and frame on the second core while this one decodes.
+        match proto::decode_stream(st, &opts.limits, crate::par::second_core()) {
             Ok(p) => return Ok(Some(p)),
             Err(proto::StreamError::Input(e)) => return Err(e),
             Err(proto::StreamError::Proto(e)) => {

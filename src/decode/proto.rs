@@ -216,7 +216,7 @@ enum Val<'a> {
 }
 
 /// Marks a file the streaming decoder does not handle in one pass (samples before the sample
-/// types, ids or string indexes over 32 bits): the caller decodes it from a whole buffer
+/// types, label string indexes over 32 bits): the caller decodes it from a whole buffer
 /// instead. Never seen on Go's output.
 #[derive(Debug)]
 pub struct NeedsBuffer;
@@ -495,13 +495,9 @@ impl Tables {
 /// [`finish_samples`] resolves them. The buffers are reused from sample to sample.
 struct SampleSink {
     b: SamplesBuilder,
-    values: Vec<i64>,
     labels: Vec<Label>,
-    stack: Vec<u8>,
-    /// A sample's label fields as read (each with its length), and the label set the same
-    /// bytes gave before: Go's heap samples repeat a few dozen `bytes` labels, which are then
-    /// neither decoded nor hashed as labels again.
-    label_bytes: Vec<u8>,
+    /// The label set a sample's label fields gave, by their bytes as read: Go's heap samples
+    /// repeat a few dozen `bytes` labels, which are then neither decoded nor hashed again.
     label_sets: rustc_hash::FxHashMap<Box<[u8]>, u32>,
 }
 
@@ -509,10 +505,7 @@ impl SampleSink {
     fn new(width: usize) -> SampleSink {
         SampleSink {
             b: SamplesBuilder::new(width),
-            values: Vec::with_capacity(width),
             labels: Vec::new(),
-            stack: Vec::new(),
-            label_bytes: Vec::new(),
             label_sets: rustc_hash::FxHashMap::default(),
         }
     }
@@ -595,6 +588,7 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
     // Pass 2: samples, with the tables known.
     let width = p.sample_types.len();
     let mut sink = SampleSink::new(width);
+    let mut batch = Batch::default();
     let mut r = Reader::new(buf, 0);
     let mut index = 0usize;
     let string = |i: i64| u32::try_from(i).ok().map(StrId);
@@ -605,8 +599,12 @@ pub fn decode(buf: &[u8], limits: &Limits) -> Result<Profile> {
             continue;
         }
         let (b, at) = r.bytes()?;
-        decode_sample(b, at, index, limits, &mut sink, &string)
-            .map_err(|e| resolve_error(e, index, &string_map))?;
+        batch.clear();
+        parse_sample(b, at, index, width, &mut batch)?;
+        if let Some(Item::Sample(s)) = batch.items.first() {
+            commit_sample(s, &batch, limits, &mut sink, &string)
+                .map_err(|e| resolve_error(e, index, &string_map))?;
+        }
         index += 1;
     }
     p.samples = finish_samples(Some(sink), width, &loc_ids, &string_map)?;
@@ -639,65 +637,103 @@ fn resolve_error(e: anyhow::Error, index: usize, string_map: &[StrId]) -> anyhow
     }
 }
 
-/// Where a sample's stack bytes are: one packed field read in place (Go's case), or several
-/// fields gathered in the sink's buffer.
-enum StackSrc<'a> {
-    Empty,
-    Slice(&'a [u8]),
-    Gathered,
+/// Samples and other top-level fields as the framer read them, in file order: what crosses
+/// from the decompressing thread to the decoding one (see [`decode_stream`]). Everything a
+/// sample needs is copied into the batch's own vectors, reused from batch to batch.
+#[derive(Default)]
+pub struct Batch {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+    values: Vec<i64>,
+    /// Scratch for a stack given in several fields (reused, like everything here).
+    gather: Vec<u8>,
+    /// Byte offsets of the current sample's label fields.
+    label_offsets: Vec<usize>,
+    /// Set on the last batch: the end of the stream, or why the framer stopped.
+    end: Option<std::result::Result<(), StreamError>>,
 }
 
-/// Decodes one sample into the sink. `string` maps a label's string index to the id stored
-/// (None: out of range).
-#[inline]
-fn decode_sample(
-    b: &[u8],
-    at: usize,
+impl Batch {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+        self.values.clear();
+        self.end = None;
+    }
+}
+
+/// One top-level field of a [`Batch`]; ranges index the batch's vectors.
+enum Item {
+    Sample(ParsedSample),
+    Field {
+        field: u64,
+        wire: u64,
+        key_at: usize,
+        val: ItemVal,
+    },
+}
+
+enum ItemVal {
+    Varint(u64),
+    Bytes(std::ops::Range<usize>, usize),
+    Fixed,
+}
+
+/// A sample read but not yet stored: its stack bytes with their hash and first look, its
+/// values (decoded, and as read when they were one packed field), and its label fields.
+struct ParsedSample {
     index: usize,
-    limits: &Limits,
-    sink: &mut SampleSink,
-    string: &impl Fn(i64) -> Option<StrId>,
-) -> Result<()> {
-    let width = sink.b.width();
-    sink.values.clear();
-    sink.label_bytes.clear();
-    let mut stack = StackSrc::Empty;
-    // The values as one packed field read in place, when they are that.
+    at: usize,
+    stack: std::ops::Range<usize>,
+    hash: u32,
+    scan: Option<crate::model::StackScan>,
+    values: std::ops::Range<usize>,
+    raw_values: Option<std::ops::Range<usize>>,
+    /// Each label field as `varint len, payload`: the key of the label set cache.
+    labels: std::ops::Range<usize>,
+    /// Each label field's byte offset, as varints.
+    label_offsets: std::ops::Range<usize>,
+}
+
+/// Reads sample `index` (its message `b`, at byte offset `at`) into `batch`: the work that
+/// needs no table, done on the decompressing thread when there is one.
+fn parse_sample(b: &[u8], at: usize, index: usize, width: usize, batch: &mut Batch) -> Result<()> {
+    let values_start = batch.values.len();
+    // The stack: one packed field copied as read (Go's case), or every location_id field
+    // gathered in order.
+    let mut stack: Option<&[u8]> = None;
+    let mut gathered = false;
+    let mut gather = std::mem::take(&mut batch.gather);
     let mut raw_values: Option<&[u8]> = None;
     let mut value_fields = 0;
-    let gather = |stack: &mut StackSrc<'_>, buf: &mut Vec<u8>| {
-        if let StackSrc::Slice(s) = *stack {
-            buf.clear();
-            buf.extend_from_slice(s);
-        } else if let StackSrc::Empty = *stack {
-            buf.clear();
-        }
-        *stack = StackSrc::Gathered;
-    };
+    // Label fields go straight into the batch (nothing allocated per sample); they are the
+    // only bytes written before the loop ends, so they stay contiguous.
+    let label_start = batch.bytes.len();
+    batch.label_offsets.clear();
     let mut r = Reader::new(b, at);
     while !r.at_end() {
         let (field, wire) = r.key()?;
         match (field, wire) {
             (1, WIRE_LEN) => {
                 let (pb, _) = r.bytes()?;
-                if let StackSrc::Empty = stack {
-                    stack = StackSrc::Slice(pb);
+                if !gathered && stack.is_none() {
+                    stack = Some(pb);
                 } else {
-                    gather(&mut stack, &mut sink.stack);
-                    sink.stack.extend_from_slice(pb);
+                    start_gather(&mut gathered, &mut gather, stack);
+                    gather.extend_from_slice(pb);
                 }
             }
             (1, WIRE_VARINT) => {
                 let v = r.varint()?;
-                gather(&mut stack, &mut sink.stack);
-                put_varint(&mut sink.stack, v);
+                start_gather(&mut gathered, &mut gather, stack);
+                put_varint(&mut gather, v);
             }
             (2, WIRE_LEN) => {
                 let (pb, pat) = r.bytes()?;
                 let mut pr = Reader::new(pb, pat);
                 while !pr.at_end() {
-                    sink.values.push(pr.varint()? as i64);
-                    if sink.values.len() > width {
+                    batch.values.push(pr.varint()? as i64);
+                    if batch.values.len() - values_start > width {
                         break;
                     }
                 }
@@ -705,14 +741,14 @@ fn decode_sample(
                 value_fields += 1;
             }
             (2, WIRE_VARINT) => {
-                sink.values.push(r.varint()? as i64);
+                batch.values.push(r.varint()? as i64);
                 value_fields += 2;
             }
             (3, WIRE_LEN) => {
-                // Decoded below, only if these bytes are new.
-                let (lb, _) = r.bytes()?;
-                put_varint(&mut sink.label_bytes, lb.len() as u64);
-                sink.label_bytes.extend_from_slice(lb);
+                let (lb, lat) = r.bytes()?;
+                put_varint(&mut batch.bytes, lb.len() as u64);
+                batch.bytes.extend_from_slice(lb);
+                batch.label_offsets.push(lat);
             }
             (f @ 1..=3, w) => {
                 bail!("sample #{index} field {f} has unexpected wire type {w} at byte offset {at}")
@@ -720,19 +756,77 @@ fn decode_sample(
             (_, w) => r.skip(w)?,
         }
     }
-    let n_values = sink.values.len();
+    let n_values = batch.values.len() - values_start;
     if n_values != width {
         if n_values > width {
             bail!("sample #{index} has more values than the profile's {width} sample types");
         }
         bail!("sample #{index} has {n_values} values but the profile has {width} sample types");
     }
-    let bytes = match stack {
-        StackSrc::Empty => &[][..],
-        StackSrc::Slice(s) => s,
-        StackSrc::Gathered => &sink.stack[..],
+    let labels = label_start..batch.bytes.len();
+    let offsets_start = batch.bytes.len();
+    for &lat in &batch.label_offsets {
+        put_varint(&mut batch.bytes, lat as u64);
+    }
+    let label_offsets = offsets_start..batch.bytes.len();
+    let stack_bytes = if gathered {
+        &gather[..]
+    } else {
+        stack.unwrap_or(&[])
     };
-    let k = match sink.b.stack_bytes(bytes, limits.max_stack_depth) {
+    let stack_start = batch.bytes.len();
+    batch.bytes.extend_from_slice(stack_bytes);
+    let stack = stack_start..batch.bytes.len();
+    let raw = match raw_values {
+        Some(raw) if value_fields == 1 => {
+            let start = batch.bytes.len();
+            batch.bytes.extend_from_slice(raw);
+            Some(start..batch.bytes.len())
+        }
+        _ => None,
+    };
+    let hash = crate::model::stack_hash(stack_bytes);
+    let scan = crate::model::scan_stack(stack_bytes);
+    batch.gather = gather;
+    batch.items.push(Item::Sample(ParsedSample {
+        index,
+        at,
+        stack,
+        hash,
+        scan,
+        values: values_start..batch.values.len(),
+        raw_values: raw,
+        labels,
+        label_offsets,
+    }));
+    Ok(())
+}
+
+/// Switches a sample's stack to the gather buffer, starting it with what was read in place.
+fn start_gather(gathered: &mut bool, gather: &mut Vec<u8>, stack: Option<&[u8]>) {
+    if !*gathered {
+        gather.clear();
+        gather.extend_from_slice(stack.unwrap_or(&[]));
+        *gathered = true;
+    }
+}
+
+/// Stores a parsed sample: its stack and label set interned, its row written. `string` maps a
+/// label's string index to the id stored (None: out of range).
+fn commit_sample(
+    s: &ParsedSample,
+    batch: &Batch,
+    limits: &Limits,
+    sink: &mut SampleSink,
+    string: &impl Fn(i64) -> Option<StrId>,
+) -> Result<()> {
+    let index = s.index;
+    let at = s.at;
+    let stack = &batch.bytes[s.stack.clone()];
+    let k = match sink
+        .b
+        .stack_bytes_prepared(stack, s.hash, s.scan, limits.max_stack_depth)
+    {
         Ok(k) => k,
         Err(StackError::Malformed) => {
             bail!("sample #{index} has a malformed location_id varint at byte offset {at}")
@@ -742,30 +836,30 @@ fn decode_sample(
             limits.max_stack_depth
         ),
     };
-    let l = match sink.label_sets.get(&sink.label_bytes[..]) {
+    let label_bytes = &batch.bytes[s.labels.clone()];
+    let l = match sink.label_sets.get(label_bytes) {
         Some(&l) => l,
         None => {
-            // New label bytes: decode every label field again, in order.
+            // New label bytes: decode each label field.
             sink.labels.clear();
-            let mut lr = Reader::new(b, at);
-            while !lr.at_end() {
-                let (field, wire) = lr.key()?;
-                if (field, wire) == (3, WIRE_LEN) {
-                    let (lb, lat) = lr.bytes()?;
-                    sink.labels.push(decode_label(lb, lat, string)?);
-                } else {
-                    lr.skip(wire)?;
-                }
+            let offsets = &batch.bytes[s.label_offsets.clone()];
+            let (mut pos, mut opos) = (0, 0);
+            while pos < label_bytes.len() {
+                let len = crate::model::read_varint(label_bytes, &mut pos) as usize;
+                let lat = crate::model::read_varint(offsets, &mut opos) as usize;
+                sink.labels
+                    .push(decode_label(&label_bytes[pos..pos + len], lat, string)?);
+                pos += len;
             }
             let l = sink.b.label_set(&sink.labels);
-            sink.label_sets
-                .insert(sink.label_bytes.as_slice().into(), l);
+            sink.label_sets.insert(label_bytes.into(), l);
             l
         }
     };
-    match raw_values {
-        Some(raw) if value_fields == 1 => sink.b.row_raw(k, l, &sink.values, raw),
-        _ => sink.b.row(k, l, &sink.values),
+    let values = &batch.values[s.values.clone()];
+    match &s.raw_values {
+        Some(raw) => sink.b.row_raw(k, l, values, &batch.bytes[raw.clone()]),
+        None => sink.b.row(k, l, values),
     }
     Ok(())
 }
@@ -904,51 +998,187 @@ impl<R: std::io::Read> Stream<R> {
 /// is the decoded profile, not the decompressed file). Samples are stored with the file's
 /// location ids and string indexes, resolved when the tables (which Go writes after the
 /// samples) have been read.
-pub fn decode_stream<R: std::io::Read>(
-    st: &mut Stream<R>,
+///
+/// Two stages: a [`Framer`] decompresses, splits the top-level fields and reads each sample
+/// (the work that needs no table), and this thread stores them (stack and label interning,
+/// rows, tables). With `threaded`, the framer runs on a second core and hands over recycled
+/// batches through a bounded channel, so the two stages overlap instead of adding up; a gzip
+/// bomb still stops at the stream's `--max-size` check.
+pub fn decode_stream<R: std::io::Read + Send>(
+    st: Stream<R>,
+    limits: &Limits,
+    threaded: bool,
+) -> std::result::Result<Profile, StreamError> {
+    let mut framer = Framer::new(st, limits.clone());
+    if !threaded {
+        let mut batch = Batch::default();
+        return consume(
+            || {
+                framer.next_batch(&mut batch);
+                Some(std::mem::take(&mut batch))
+            },
+            |_| {},
+            limits,
+        );
+    }
+    use std::sync::mpsc::sync_channel;
+    const IN_FLIGHT: usize = 4;
+    let (full_tx, full_rx) = sync_channel::<Batch>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT + 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || loop {
+            let mut batch = empty_rx.try_recv().unwrap_or_default();
+            let more = framer.next_batch(&mut batch);
+            // Stops when the consumer has stopped listening, or after the last batch.
+            if full_tx.send(batch).is_err() || !more {
+                return;
+            }
+        });
+        consume(
+            || full_rx.recv().ok(),
+            |b| {
+                let _ = empty_tx.try_send(b);
+            },
+            limits,
+        )
+    })
+}
+
+/// The decoding stage of [`decode_stream`]: takes batches from `next` (None: the framer is
+/// gone) and gives them back to `recycle`.
+fn consume(
+    mut next: impl FnMut() -> Option<Batch>,
+    mut recycle: impl FnMut(Batch),
     limits: &Limits,
 ) -> std::result::Result<Profile, StreamError> {
-    match stream_inner(st, limits) {
-        Ok(p) => Ok(p),
-        Err(e) if e.is::<NeedsBuffer>() => Err(StreamError::NeedsBuffer),
-        Err(e) => match e.downcast::<InputError>() {
-            Ok(InputError(input)) => Err(StreamError::Input(input)),
-            Err(e) => {
-                // A corrupt gzip stream is reported as such even when the protobuf broke first.
-                if let Err(input) = st.drain() {
-                    return Err(StreamError::Input(input));
-                }
-                Err(StreamError::Proto(e))
-            }
-        },
-    }
-}
-
-/// An error of the decompressor inside [`stream_inner`], kept apart from protobuf errors.
-#[derive(Debug)]
-struct InputError(anyhow::Error);
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for InputError {}
-
-fn input_err(e: anyhow::Error) -> anyhow::Error {
-    anyhow::Error::new(InputError(e))
-}
-
-fn stream_inner<R: std::io::Read>(st: &mut Stream<R>, limits: &Limits) -> Result<Profile> {
     let mut t = Tables::new();
     let mut sink: Option<SampleSink> = None;
     let raw_str = |i: i64| u32::try_from(i).ok().map(StrId);
-    let mut index = 0usize;
+    let failed: anyhow::Error = 'read: loop {
+        let Some(batch) = next() else {
+            break 'read anyhow!("the profile decoder stopped unexpectedly");
+        };
+        for item in &batch.items {
+            let done = match item {
+                Item::Sample(s) => {
+                    let sink = sink.get_or_insert_with(|| SampleSink::new(t.sample_types.len()));
+                    t.n_samples += 1;
+                    commit_sample(s, &batch, limits, sink, &raw_str)
+                }
+                Item::Field {
+                    field,
+                    wire,
+                    key_at,
+                    val,
+                } => {
+                    let val = match val {
+                        ItemVal::Varint(v) => Val::Varint(*v),
+                        ItemVal::Bytes(r, at) => Val::Bytes(&batch.bytes[r.clone()], *at),
+                        ItemVal::Fixed => Val::Fixed,
+                    };
+                    t.field(*field, *wire, *key_at, val, limits)
+                }
+            };
+            if let Err(e) = done {
+                if e.downcast_ref::<Unresolved>().is_some() {
+                    // A string index that does not fit the raw 32-bit column.
+                    return Err(StreamError::NeedsBuffer);
+                }
+                break 'read e;
+            }
+        }
+        match batch.end {
+            None => recycle(batch),
+            Some(Ok(())) => {
+                return finish_stream(t, sink).map_err(StreamError::Proto);
+            }
+            Some(Err(e)) => return Err(e),
+        }
+    };
+    // A corrupt gzip stream is reported as such even when the protobuf broke first: read the
+    // framer's batches to its end for the decompressor's verdict.
     loop {
+        match next().map(|b| b.end) {
+            None | Some(Some(Ok(()))) => return Err(StreamError::Proto(failed)),
+            Some(Some(Err(StreamError::Input(e)))) => return Err(StreamError::Input(e)),
+            Some(Some(Err(_))) => return Err(StreamError::Proto(failed)),
+            Some(None) => {}
+        }
+    }
+}
+
+/// The tables resolved, the samples' ids with them, and the whole profile validated.
+fn finish_stream(t: Tables, sink: Option<SampleSink>) -> Result<Profile> {
+    let (mut p, loc_ids, string_map) = t.finish()?;
+    p.samples = finish_samples(sink, p.sample_types.len(), &loc_ids, &string_map)?;
+    p.validate()?;
+    Ok(p)
+}
+
+/// The framing stage of [`decode_stream`]: reads the stream's top-level fields in order and
+/// parses each sample into batches of about [`Framer::BATCH_BYTES`].
+pub struct Framer<R: std::io::Read> {
+    st: Stream<R>,
+    limits: Limits,
+    /// Sample types seen before the first sample: the samples' width.
+    sample_types: usize,
+    /// Samples read so far.
+    samples: usize,
+    ended: bool,
+}
+
+impl<R: std::io::Read> Framer<R> {
+    const BATCH_BYTES: usize = 256 << 10;
+
+    fn new(st: Stream<R>, limits: Limits) -> Framer<R> {
+        Framer {
+            st,
+            limits,
+            sample_types: 0,
+            samples: 0,
+            ended: false,
+        }
+    }
+
+    /// Fills `batch` (cleared first); false when it is the last, with `batch.end` set.
+    fn next_batch(&mut self, batch: &mut Batch) -> bool {
+        batch.clear();
+        if self.ended {
+            batch.end = Some(Err(StreamError::Proto(anyhow!("read past the end"))));
+            return false;
+        }
+        let end = loop {
+            if batch.bytes.len() >= Self::BATCH_BYTES || batch.items.len() >= 4096 {
+                return true;
+            }
+            match self.field(batch) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(e) if e.is::<NeedsBuffer>() => break Err(StreamError::NeedsBuffer),
+                Err(e) => match e.downcast::<InputError>() {
+                    Ok(InputError(input)) => break Err(StreamError::Input(input)),
+                    Err(e) => {
+                        // A corrupt gzip stream is reported as such even when the protobuf
+                        // broke first.
+                        if let Err(input) = self.st.drain() {
+                            break Err(StreamError::Input(input));
+                        }
+                        break Err(StreamError::Proto(e));
+                    }
+                },
+            }
+        };
+        self.ended = true;
+        batch.end = Some(end);
+        false
+    }
+
+    /// Reads one top-level field into `batch`; false at the end of the stream.
+    fn field(&mut self, batch: &mut Batch) -> Result<bool> {
+        let st = &mut self.st;
         st.fill(20).map_err(input_err)?;
         if st.at_eof() {
-            break;
+            return Ok(false);
         }
         let base = st.base + st.pos;
         let mut r = Reader::new(st.peek(), base);
@@ -995,40 +1225,57 @@ fn stream_inner<R: std::io::Read>(st: &mut Stream<R>, limits: &Limits) -> Result
             ),
         }
         // Re-read the value from the (possibly refilled) buffer.
-        let data = &st.buf[st.pos..st.end];
-        let val = match wire {
-            WIRE_VARINT => Val::Varint(varint_val),
-            WIRE_LEN => Val::Bytes(&data[header..header + val_len], base + header),
-            _ => Val::Fixed,
-        };
+        let data = &st.buf[st.pos + header..st.pos + header + val_len];
         if field == 2 {
-            let Val::Bytes(b, at) = val else {
+            if wire != WIRE_LEN {
                 bail!("profile field 2 has wire type {wire}, expected {WIRE_LEN}, at byte offset {key_at}");
-            };
-            let sink = sink.get_or_insert_with(|| SampleSink::new(t.sample_types.len()));
-            decode_sample(b, at, index, limits, sink, &raw_str).map_err(|e| {
-                match e.downcast_ref::<Unresolved>() {
-                    // A string index that does not fit the raw 32-bit column.
-                    Some(_) => anyhow::Error::new(NeedsBuffer),
-                    None => e,
-                }
-            })?;
-            index += 1;
-            t.n_samples += 1;
-            check_count(t.n_samples, limits.max_samples, "samples", key_at)?;
-        } else {
-            if field == 1 && sink.is_some() {
-                // A sample type after samples: the samples' width was wrong.
-                return Err(NeedsBuffer.into());
             }
-            t.field(field, wire, key_at, val, limits)?;
+            parse_sample(data, base + header, self.samples, self.sample_types, batch)?;
+            self.samples += 1;
+            check_count(self.samples, self.limits.max_samples, "samples", key_at)?;
+        } else {
+            if field == 1 {
+                if self.samples > 0 {
+                    // A sample type after samples: the samples' width was wrong.
+                    return Err(NeedsBuffer.into());
+                }
+                self.sample_types += 1;
+            }
+            let val = match wire {
+                WIRE_VARINT => ItemVal::Varint(varint_val),
+                WIRE_LEN => {
+                    let start = batch.bytes.len();
+                    batch.bytes.extend_from_slice(data);
+                    ItemVal::Bytes(start..batch.bytes.len(), base + header)
+                }
+                _ => ItemVal::Fixed,
+            };
+            batch.items.push(Item::Field {
+                field,
+                wire,
+                key_at,
+                val,
+            });
         }
         st.pos += header + val_len;
+        Ok(true)
     }
-    let (mut p, loc_ids, string_map) = t.finish()?;
-    p.samples = finish_samples(sink, p.sample_types.len(), &loc_ids, &string_map)?;
-    p.validate()?;
-    Ok(p)
+}
+
+/// An error of the decompressor inside [`Framer::field`], kept apart from protobuf errors.
+#[derive(Debug)]
+struct InputError(anyhow::Error);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn input_err(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(InputError(e))
 }
 
 /// The speed limit of any decoder (issue 9's baseline): one pass over the wire format that

@@ -158,7 +158,10 @@ pub struct Label {
 
 mod samples;
 
-pub use samples::{Cursor, SampleRef, Samples, SamplesBuilder, Stack, StackError, StackIter};
+pub use samples::{
+    read_varint, scan_stack, stack_hash, Cursor, SampleRef, Samples, SamplesBuilder, Stack,
+    StackError, StackIter, StackScan,
+};
 
 /// Which wire format a profile was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -45,6 +45,11 @@ fn range_of(ends: &[u32], k: usize) -> std::ops::Range<usize> {
 
 /// Reads the varint at `*pos` of bytes the builder wrote (or checked): never fails.
 #[inline(always)]
+pub fn read_varint(b: &[u8], pos: &mut usize) -> u64 {
+    get_varint(b, pos)
+}
+
+#[inline(always)]
 fn get_varint(b: &[u8], pos: &mut usize) -> u64 {
     let mut v = 0u64;
     let mut shift = 0;
@@ -427,7 +432,21 @@ fn h64(h: u32) -> u64 {
 
 /// What a first look at a stack's varints finds: (how many, all canonical, smallest value,
 /// largest value).
-type Scan = (usize, bool, u64, u64);
+pub type StackScan = (usize, bool, u64, u64);
+type Scan = StackScan;
+
+/// The hash [`SamplesBuilder::stack_bytes_prepared`] wants for a stack's bytes.
+#[inline]
+pub fn stack_hash(b: &[u8]) -> u32 {
+    (hash_bytes(b) >> 32) as u32
+}
+
+/// The first look [`SamplesBuilder::stack_bytes_prepared`] can take: None when the stack
+/// needs the general check (ids of three bytes or more, or malformed).
+#[inline]
+pub fn scan_stack(b: &[u8]) -> Option<StackScan> {
+    scan_short(b)
+}
 
 /// [`scan_any`] for stacks of one- and two-byte varints (ids below 16384: every Go profile
 /// seen), a few operations per id; None for anything else.
@@ -544,11 +563,24 @@ impl SamplesBuilder {
         b: &[u8],
         max_depth: usize,
     ) -> std::result::Result<u32, StackError> {
-        if let Some(k) = self.find_stack(b) {
+        self.stack_bytes_prepared(b, stack_hash(b), scan_stack(b), max_depth)
+    }
+
+    /// [`SamplesBuilder::stack_bytes`] with the bytes' [`stack_hash`] and [`scan_stack`]
+    /// already taken (by the thread that read them).
+    #[inline]
+    pub fn stack_bytes_prepared(
+        &mut self,
+        b: &[u8],
+        hash: u32,
+        scan: Option<StackScan>,
+        max_depth: usize,
+    ) -> std::result::Result<u32, StackError> {
+        if let Some(k) = self.find_hashed(b, hash) {
             return Ok(k);
         }
         // First sight: check, and canonicalize.
-        let (depth, canonical, lo, hi) = match scan_short(b) {
+        let (depth, canonical, lo, hi) = match scan {
             Some(scan) => scan,
             None => scan_any(b)?,
         };
@@ -557,7 +589,7 @@ impl SamplesBuilder {
         }
         (self.s.loc_min, self.s.loc_max) = (self.s.loc_min.min(lo), self.s.loc_max.max(hi));
         if canonical {
-            return Ok(self.insert_stack(b));
+            return Ok(self.insert_hashed(b, hash));
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -592,7 +624,11 @@ impl SamplesBuilder {
 
     #[inline]
     fn find_stack(&self, b: &[u8]) -> Option<u32> {
-        let h = (hash_bytes(b) >> 32) as u32;
+        self.find_hashed(b, stack_hash(b))
+    }
+
+    #[inline]
+    fn find_hashed(&self, b: &[u8], h: u32) -> Option<u32> {
         let (bytes, ends) = (&self.s.stack_bytes, &self.s.stacks_end);
         self.stacks
             .find(h64(h), |&(k, kh)| {
@@ -602,7 +638,10 @@ impl SamplesBuilder {
     }
 
     fn insert_stack(&mut self, b: &[u8]) -> u32 {
-        let h = (hash_bytes(b) >> 32) as u32;
+        self.insert_hashed(b, stack_hash(b))
+    }
+
+    fn insert_hashed(&mut self, b: &[u8], h: u32) -> u32 {
         let k = self.s.stacks_end.len() as u32;
         self.s.stack_bytes.extend_from_slice(b);
         self.s.stacks_end.push(self.s.stack_bytes.len() as u32);
