@@ -11,7 +11,7 @@ corpus="${HEAPDOC_CORPUS:-$root/../shared/corpus}"
 samples="${HEAPDOC_SAMPLES:-$root/samples/profiles}"
 max_bytes=$((512 * 1024))
 
-proto_dirs=("$root/fuzz/corpus/decode" "$root/fuzz/corpus/end_to_end")
+proto_dirs=("$root/fuzz/corpus/decode" "$root/fuzz/corpus/end_to_end" "$root/fuzz/corpus/stream")
 text_dir="$root/fuzz/corpus/legacy_text"
 mkdir -p "${proto_dirs[@]}" "$text_dir"
 

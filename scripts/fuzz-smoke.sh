@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz-smoke.sh [SECONDS] [TARGET...]
 #
-# SECONDS per target (default 30); targets default to all: decode, legacy_text, end_to_end.
+# SECONDS per target (default 30); targets default to all: decode, legacy_text, end_to_end,
+# stream.
 # One fuzzer at a time, one process each (libFuzzer's default; the machine is shared).
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). It uses nightly-only flags; on a stable
 # toolchain this script sets RUSTC_BOOTSTRAP=1. Seeds come from scripts/fuzz-seed.sh.
@@ -23,7 +24,7 @@ cd "$root"
 secs="${1:-30}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(decode legacy_text end_to_end)
+[ "${#targets[@]}" -gt 0 ] || targets=(decode legacy_text end_to_end stream)
 export RUSTC_BOOTSTRAP="${RUSTC_BOOTSTRAP:-1}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 
