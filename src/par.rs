@@ -45,6 +45,10 @@ pub fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
 
 /// Runs `f` on every job, the first on the calling thread and each other on its own thread;
 /// returns the results in job order.
+pub fn run_all<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T> {
+    run_jobs(jobs, f)
+}
+
 fn run_jobs<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T> {
     if jobs.len() <= 1 {
         return jobs.into_iter().map(f).collect();

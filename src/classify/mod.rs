@@ -190,6 +190,15 @@ impl Default for Decision {
     }
 }
 
+/// Per (site, cause) in one run of samples: sums, and the evidence of its largest sample.
+struct RunAcc {
+    value: i128,
+    objects: i128,
+    ev: EvKey,
+    note: Option<u32>,
+    largest: u128,
+}
+
 /// Per (site, cause): value, objects, evidence index, note index, largest stack's |value|.
 type SiteAcc = (i128, i128, usize, Option<u32>, u128);
 
@@ -369,7 +378,6 @@ fn classify_samples(
     rules: RuleSet,
 ) -> Classification {
     let ns = a.sites.len();
-    let nstacks = p.samples.stack_count();
     let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
     let mut ambiguous: Vec<String> = Vec::new();
     for part in parts {
@@ -382,46 +390,77 @@ fn classify_samples(
     }
     let stack_cause: Vec<CauseId> = decided.iter().map(|d| d.cause).collect();
 
-    // Then the samples in order, summed per (site, cause).
-    const UNSEEN: u32 = u32::MAX;
-    let mut stack_acc: Vec<u32> = vec![UNSEEN; nstacks];
-    // Per distinct stack: the index of its evidence, to show the largest sample's.
-    let mut stack_ev: Vec<u32> = vec![0; nstacks];
-    // (site, cause) -> index into `accs`, whose entries hold value, objects, evidence, note.
-    let mut acc_ids: FxHashMap<(SiteId, CauseId), u32> = FxHashMap::default();
-    let mut accs: Vec<((SiteId, CauseId), SiteAcc)> = Vec::new();
-    let mut evidence_keys: Vec<EvKey> = Vec::new();
-    let mut evidence_ids: FxHashMap<EvKey, usize> = FxHashMap::default();
-    let mut c = p.samples.cursor();
-    while let Some(s) = c.next() {
-        let k = s.stack as usize;
-        let site = a.stack_site[k];
-        if site == SiteId::NONE {
-            continue;
-        }
-        let d = decided[k];
-        if stack_acc[k] == UNSEEN {
-            let ev_id = *evidence_ids.entry(d.ev).or_insert_with(|| {
-                evidence_keys.push(d.ev);
-                evidence_keys.len() - 1
+    // Then the samples, summed per (site, cause): in runs of samples on as many cores as pay,
+    // merged in order. The evidence shown for a (site, cause) is that of its first sample
+    // with the largest |value| (runs are merged in sample order, larger only if strictly so).
+    let cursors = p.samples.cursors(crate::par::threads_for(p.samples.len()));
+    let runs = crate::par::run_all(cursors, |mut c| {
+        let mut ids: FxHashMap<(SiteId, CauseId), usize> = FxHashMap::default();
+        let mut accs: Vec<((SiteId, CauseId), RunAcc)> = Vec::new();
+        while let Some(s) = c.next() {
+            let k = s.stack as usize;
+            let site = a.stack_site[k];
+            if site == SiteId::NONE {
+                continue;
+            }
+            let d = decided[k];
+            let i = *ids.entry((site, d.cause)).or_insert_with(|| {
+                accs.push((
+                    (site, d.cause),
+                    RunAcc {
+                        value: 0,
+                        objects: 0,
+                        ev: d.ev,
+                        note: d.note,
+                        largest: 0,
+                    },
+                ));
+                accs.len() - 1
             });
-            stack_ev[k] = ev_id as u32;
-            stack_acc[k] = *acc_ids.entry((site, d.cause)).or_insert_with(|| {
-                accs.push(((site, d.cause), (0, 0, ev_id, d.note, 0)));
-                accs.len() as u32 - 1
-            });
+            let e = &mut accs[i].1;
+            let v = s.values[sample_index] as i128;
+            e.value += v;
+            e.objects += objects_index.map_or(0, |oi| s.values[oi] as i128);
+            if v.unsigned_abs() > e.largest {
+                (e.ev, e.note, e.largest) = (d.ev, d.note, v.unsigned_abs());
+            }
         }
-        let e = &mut accs[stack_acc[k] as usize];
-        let vals = s.values;
-        let v = vals[sample_index] as i128;
-        e.1 .0 += v;
-        e.1 .1 += objects_index.map_or(0, |oi| vals[oi] as i128);
-        // The evidence shown for a (site, cause) is that of its largest sample.
-        if v.unsigned_abs() > e.1 .4 {
-            (e.1 .2, e.1 .3, e.1 .4) = (stack_ev[k] as usize, d.note, v.unsigned_abs());
+        accs
+    });
+    drop(decided);
+    let mut ids: FxHashMap<(SiteId, CauseId), usize> = FxHashMap::default();
+    let mut merged: Vec<((SiteId, CauseId), RunAcc)> = Vec::new();
+    for run in runs {
+        for (key, acc) in run {
+            match ids.get(&key) {
+                Some(&i) => {
+                    let m = &mut merged[i].1;
+                    m.value += acc.value;
+                    m.objects += acc.objects;
+                    if acc.largest > m.largest {
+                        (m.ev, m.note, m.largest) = (acc.ev, acc.note, acc.largest);
+                    }
+                }
+                None => {
+                    ids.insert(key, merged.len());
+                    merged.push((key, acc));
+                }
+            }
         }
     }
-    drop((stack_acc, stack_ev, acc_ids, evidence_ids, decided));
+    // Evidence named once each, by index.
+    let mut evidence_keys: Vec<EvKey> = Vec::new();
+    let mut evidence_ids: FxHashMap<EvKey, usize> = FxHashMap::default();
+    let accs: Vec<((SiteId, CauseId), SiteAcc)> = merged
+        .into_iter()
+        .map(|(key, m)| {
+            let ev_id = *evidence_ids.entry(m.ev).or_insert_with(|| {
+                evidence_keys.push(m.ev);
+                evidence_keys.len() - 1
+            });
+            (key, (m.value, m.objects, ev_id, m.note, m.largest))
+        })
+        .collect();
     let name = |s: SiteId| p.str(a.sites[s.0 as usize].name).to_string();
     let evidence: Vec<Evidence> = evidence_keys
         .iter()

@@ -35,7 +35,13 @@ pub struct Samples {
     /// [`Samples::find_bad_location`] without decoding every stack again.
     loc_min: u64,
     loc_max: u64,
+    /// (byte offset in `rows`, sample index) of every [`MARK_EVERY`]th row: where
+    /// [`Samples::cursors`] can start reading, so passes over the samples can be split.
+    marks: Vec<(usize, usize)>,
 }
+
+/// Rows between two marks.
+const MARK_EVERY: usize = 1 << 15;
 
 #[inline]
 fn range_of(ends: &[u32], k: usize) -> std::ops::Range<usize> {
@@ -131,6 +137,37 @@ impl Samples {
             index: 0,
             values: vec![0; self.width],
         }
+    }
+
+    /// The samples in order, cut into at most `parts` runs of about equal length (at marks),
+    /// each read by its own cursor: for passes split over threads.
+    pub fn cursors(&self, parts: usize) -> Vec<Cursor<'_>> {
+        let parts = parts.clamp(1, self.marks.len().max(1));
+        let mut starts: Vec<(usize, usize)> = (0..parts)
+            .map(|i| {
+                self.marks
+                    .get(i * self.marks.len() / parts)
+                    .copied()
+                    .unwrap_or((0, 0))
+            })
+            .collect();
+        starts.dedup();
+        let ends: Vec<usize> = starts
+            .iter()
+            .skip(1)
+            .map(|&(at, _)| at)
+            .chain([self.rows.len()])
+            .collect();
+        starts
+            .into_iter()
+            .zip(ends)
+            .map(|((at, index), end)| Cursor {
+                rows: &self.rows[at..end],
+                pos: 0,
+                index,
+                values: vec![0; self.width],
+            })
+            .collect()
     }
 
     /// Bytes held (for the memory figures of issue 9).
@@ -230,8 +267,12 @@ impl Samples {
     pub fn negate(&mut self) -> Result<()> {
         let mut rows = Vec::with_capacity(self.rows.len());
         let mut vals = vec![0i64; self.width];
+        let mut marks = Vec::new();
         let mut c = self.cursor();
         while let Some(s) = c.next() {
+            if s.index % MARK_EVERY == 0 {
+                marks.push((rows.len(), s.index));
+            }
             for (o, v) in vals.iter_mut().zip(s.values) {
                 *o = v
                     .checked_neg()
@@ -240,6 +281,7 @@ impl Samples {
             put_row(&mut rows, s.stack, s.labels, &vals);
         }
         self.rows = rows;
+        self.marks = marks;
         for sum in &mut self.sums {
             *sum = -*sum;
         }
@@ -252,9 +294,13 @@ impl Samples {
         let mut rows = Vec::new();
         let mut len = 0;
         let mut sums = vec![0i128; self.width];
+        let mut marks = Vec::new();
         let mut c = self.cursor();
         while let Some(s) = c.next() {
             if keep(&s) {
+                if len % MARK_EVERY == 0 {
+                    marks.push((rows.len(), len));
+                }
                 put_row(&mut rows, s.stack, s.labels, s.values);
                 add_sums(&mut sums, s.values);
                 len += 1;
@@ -264,6 +310,7 @@ impl Samples {
         self.rows = rows;
         self.len = len;
         self.sums = sums;
+        self.marks = marks;
     }
 }
 
@@ -688,6 +735,7 @@ impl SamplesBuilder {
     #[inline]
     pub fn row(&mut self, stack: u32, labels: u32, values: &[i64]) {
         debug_assert_eq!(values.len(), self.s.width);
+        self.mark();
         put_row(&mut self.s.rows, stack, labels, values);
         self.add_partial(values);
         self.s.len += 1;
@@ -698,11 +746,19 @@ impl SamplesBuilder {
     #[inline]
     pub fn row_raw(&mut self, stack: u32, labels: u32, values: &[i64], raw: &[u8]) {
         debug_assert_eq!(values.len(), self.s.width);
+        self.mark();
         put_varint(&mut self.s.rows, u64::from(stack));
         put_varint(&mut self.s.rows, u64::from(labels));
         self.s.rows.extend_from_slice(raw);
         self.add_partial(values);
         self.s.len += 1;
+    }
+
+    #[inline]
+    fn mark(&mut self) {
+        if self.s.len % MARK_EVERY == 0 {
+            self.s.marks.push((self.s.rows.len(), self.s.len));
+        }
     }
 
     #[inline]
@@ -851,5 +907,43 @@ mod tests {
                 assert!(long, "{b:?}");
             }
         }
+    }
+
+    #[test]
+    fn cursors_split_the_samples_in_order() {
+        let mut b = SamplesBuilder::new(1);
+        let k = b.stack(&locs(&[0]));
+        let l = b.label_set(&[]);
+        let n = 3 * MARK_EVERY + 5;
+        for i in 0..n {
+            b.row(k, l, &[i as i64]);
+        }
+        let mut s = b.finish();
+        for parts in [1, 2, 3, 4, 9] {
+            let mut seen = Vec::new();
+            for mut c in s.cursors(parts) {
+                while let Some(r) = c.next() {
+                    assert_eq!(r.values[0], r.index as i64);
+                    seen.push(r.index);
+                }
+            }
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "{parts} parts");
+        }
+        s.retain(|r| r.index % 3 == 0);
+        let kept: Vec<i64> = s
+            .cursors(4)
+            .into_iter()
+            .flat_map(|mut c| {
+                let mut v = Vec::new();
+                while let Some(r) = c.next() {
+                    v.push(r.values[0]);
+                }
+                v
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            (0..n as i64).filter(|i| i % 3 == 0).collect::<Vec<_>>()
+        );
     }
 }
