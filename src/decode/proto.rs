@@ -528,7 +528,7 @@ fn finish_samples(
     // checks them; other ids are mapped here.
     if let IdMap::Sparse(m) = loc_ids {
         if let Err((k, id)) = s.remap_locations(|id| m.get(&id).copied()) {
-            let index = s.first_sample_of_stack(k).unwrap_or(0);
+            let index = s.first_sample(|r| r.stack == k).unwrap_or(0);
             bail!("sample #{index} refers to missing location id {id}");
         }
     }
@@ -543,7 +543,7 @@ fn finish_samples(
         Ok(())
     });
     if let Err((k, (what, i))) = resolved {
-        let index = s.first_sample_of_label_set(k).unwrap_or(0);
+        let index = s.first_sample(|r| r.labels == k).unwrap_or(0);
         bail!(
             "sample #{index} label {what} refers to string {i} but the string table has {} entries",
             string_map.len()

@@ -370,7 +370,7 @@ impl Profile {
         let nl = self.locations.len();
         // Stored values are `LocId + 1`: for a file with Go's dense ids 1..=n, the file's id.
         if let Some((k, v)) = s.find_bad_location(nl) {
-            let index = s.first_sample_of_stack(k).unwrap_or(0);
+            let index = s.first_sample(|r| r.stack == k).unwrap_or(0);
             bail!("sample #{index} refers to missing location id {v}");
         }
         for k in 0..s.label_set_count() {

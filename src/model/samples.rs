@@ -198,22 +198,12 @@ impl Samples {
         None
     }
 
-    /// Index of the first sample on stack `k` (for error messages).
-    pub fn first_sample_of_stack(&self, k: u32) -> Option<usize> {
+    /// Index of the first sample for which `pred` holds (for error messages: the first
+    /// sample on a stack, or with a label set).
+    pub fn first_sample(&self, pred: impl Fn(&SampleRef<'_>) -> bool) -> Option<usize> {
         let mut c = self.cursor();
         while let Some(s) = c.next() {
-            if s.stack == k {
-                return Some(s.index);
-            }
-        }
-        None
-    }
-
-    /// Index of the first sample with label set `k` (for error messages).
-    pub fn first_sample_of_label_set(&self, k: u32) -> Option<usize> {
-        let mut c = self.cursor();
-        while let Some(s) = c.next() {
-            if s.labels == k {
+            if pred(&s) {
                 return Some(s.index);
             }
         }
@@ -881,13 +871,7 @@ mod tests {
 
     #[test]
     fn short_scan_agrees_with_the_general_one() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rnd = crate::testutil::rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
             let len = rnd(12) as usize;
             // Bytes biased to the shapes that matter: small ids, continuation bytes, zeros.
