@@ -771,7 +771,7 @@ mod tests {
             w
         };
         // A deterministic pseudo-random forest of paths: frame ids 0..6, depth 1..8.
-        let mut rnd = crate::testutil::rng(0x9e3779b97f4a7c15);
+        let mut rnd = crate::synth::rng(0x9e3779b97f4a7c15);
         let mut paths: Vec<(Vec<u32>, i64)> = Vec::new();
         for _ in 0..3000 {
             let depth = 1 + rnd(8) as usize;
@@ -816,7 +816,7 @@ mod tests {
     /// equal paths (summed) and paths that end where others go on.
     #[test]
     fn top_down_cut_equals_prune() {
-        let mut rnd = crate::testutil::rng(0x2545_f491_4f6c_dd1d);
+        let mut rnd = crate::synth::rng(0x2545_f491_4f6c_dd1d);
         let mut flat = Vec::new();
         let mut ends = Vec::new();
         let mut vals = Vec::new();

@@ -20,8 +20,6 @@ pub mod report;
 pub mod source;
 #[doc(hidden)]
 pub mod synth;
-#[cfg(test)]
-mod testutil;
 
 use anyhow::{bail, Context, Result};
 

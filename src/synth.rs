@@ -203,6 +203,13 @@ impl Rng {
     }
 }
 
+/// The same generator as a closure for tests: `rng(seed)(n)` is a pseudo-random number below
+/// `n` (deterministic for a seed).
+pub fn rng(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut r = Rng(seed | 1);
+    move |n| r.next() % n.max(1)
+}
+
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
