@@ -159,8 +159,8 @@ pub struct Label {
 mod samples;
 
 pub use samples::{
-    read_varint, scan_stack, stack_hash, Cursor, SampleRef, Samples, SamplesBuilder, Stack,
-    StackError, StackIter, StackScan,
+    read_varint, stack_hash, Cursor, SampleRef, Samples, SamplesBuilder, Stack, StackError,
+    StackIter,
 };
 
 /// Which wire format a profile was read from.

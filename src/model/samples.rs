@@ -469,20 +469,12 @@ fn h64(h: u32) -> u64 {
 
 /// What a first look at a stack's varints finds: (how many, all canonical, smallest value,
 /// largest value).
-pub type StackScan = (usize, bool, u64, u64);
-type Scan = StackScan;
+type Scan = (usize, bool, u64, u64);
 
-/// The hash [`SamplesBuilder::stack_bytes_prepared`] wants for a stack's bytes.
+/// The hash [`SamplesBuilder::stack_bytes_hashed`] wants for a stack's bytes.
 #[inline]
 pub fn stack_hash(b: &[u8]) -> u32 {
     (hash_bytes(b) >> 32) as u32
-}
-
-/// The first look [`SamplesBuilder::stack_bytes_prepared`] can take: None when the stack
-/// needs the general check (ids of three bytes or more, or malformed).
-#[inline]
-pub fn scan_stack(b: &[u8]) -> Option<StackScan> {
-    scan_short(b)
 }
 
 /// [`scan_any`] for stacks of one- and two-byte varints (ids below 16384: every Go profile
@@ -600,24 +592,23 @@ impl SamplesBuilder {
         b: &[u8],
         max_depth: usize,
     ) -> std::result::Result<u32, StackError> {
-        self.stack_bytes_prepared(b, stack_hash(b), scan_stack(b), max_depth)
+        self.stack_bytes_hashed(b, stack_hash(b), max_depth)
     }
 
-    /// [`SamplesBuilder::stack_bytes`] with the bytes' [`stack_hash`] and [`scan_stack`]
-    /// already taken (by the thread that read them).
+    /// [`SamplesBuilder::stack_bytes`] with the bytes' [`stack_hash`] already taken (by the
+    /// thread that read them).
     #[inline]
-    pub fn stack_bytes_prepared(
+    pub fn stack_bytes_hashed(
         &mut self,
         b: &[u8],
         hash: u32,
-        scan: Option<StackScan>,
         max_depth: usize,
     ) -> std::result::Result<u32, StackError> {
         if let Some(k) = self.find_hashed(b, hash) {
             return Ok(k);
         }
         // First sight: check, and canonicalize.
-        let (depth, canonical, lo, hi) = match scan {
+        let (depth, canonical, lo, hi) = match scan_short(b) {
             Some(scan) => scan,
             None => scan_any(b)?,
         };
