@@ -2,6 +2,8 @@
 //! and end of a window of 400 requests (subtracted with --base), a CPU profile of the same
 //! window, and the runtime's own MemStats for the window as ground truth.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -22,18 +24,7 @@ fn report(program: &str, extra: &[&str]) -> serde_json::Value {
         format!("{s}.allocs.window-start.pb.gz"),
     ];
     args.extend(extra.iter().map(|a| a.replace("{s}", &s)));
-    let out = Command::cargo_bin("heapdoc")
-        .unwrap()
-        .current_dir(root())
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_ok(&args)
 }
 
 fn memstats(program: &str) -> serde_json::Value {

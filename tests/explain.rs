@@ -1,6 +1,8 @@
 //! The compiler join (issue 5): --explain runs the escape analysis itself, and --escapes
 //! output matches profile paths by longest suffix even when the tree was built elsewhere.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -21,18 +23,7 @@ fn boxing_share(extra: &[&str]) -> f64 {
     let mut args = vec!["--format", "json", "--top", "0"];
     args.extend_from_slice(extra);
     args.push("samples/profiles/go1.27/boxing.heap.rate1.pb.gz");
-    let out = Command::cargo_bin("heapdoc")
-        .unwrap()
-        .current_dir(root())
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::json_ok(&args);
     let (mut right, mut total) = (0i64, 0i64);
     for s in v["sites"].as_array().unwrap() {
         if s["function"] == "main.boxValues" {

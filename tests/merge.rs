@@ -1,28 +1,12 @@
 //! Several inputs are merged (samples summed) when their sample types agree, and refused with
 //! an error naming both sets otherwise; a zero total names the flag that shows the other type.
 
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
-
-fn heapdoc() -> Command {
-    let mut c = Command::cargo_bin("heapdoc").unwrap();
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-    c
-}
+use common::heapdoc;
 
 fn json(args: &[&str]) -> serde_json::Value {
-    let out = heapdoc()
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_ok(["--format", "json"].iter().chain(args))
 }
 
 fn totals(v: &serde_json::Value) -> Vec<i64> {

@@ -7,9 +7,29 @@ use std::io::Write;
 use heapdoc::pb;
 use prost::Message;
 
-/// A command running the real `heapdoc` binary.
+/// A command running the real `heapdoc` binary, from the repository root (so the paths
+/// `samples/...` resolve).
 pub fn heapdoc() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("heapdoc").unwrap()
+    let mut c = assert_cmd::Command::cargo_bin("heapdoc").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// Runs `heapdoc ARGS` from the repository root and returns its stdout; the test fails with
+/// heapdoc's stderr unless it exits 0.
+pub fn run_ok<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Vec<u8> {
+    let out = heapdoc().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// [`run_ok`], its stdout parsed as JSON.
+pub fn json_ok<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> serde_json::Value {
+    serde_json::from_slice(&run_ok(args)).unwrap()
 }
 
 /// String table of [`heap_profile`]; ids used by tests below.
