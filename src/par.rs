@@ -46,10 +46,6 @@ pub fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
 /// Runs `f` on every job, the first on the calling thread and each other on its own thread;
 /// returns the results in job order.
 pub fn run_all<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T> {
-    run_jobs(jobs, f)
-}
-
-fn run_jobs<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T> {
     if jobs.len() <= 1 {
         return jobs.into_iter().map(f).collect();
     }
@@ -69,26 +65,18 @@ fn run_jobs<J: Send, T: Send>(jobs: Vec<J>, f: impl Fn(J) -> T + Sync) -> Vec<T>
     })
 }
 
-/// Runs `f` on contiguous ranges of `0..out.len()`, each with its part of `out`, on as many
-/// threads as pay; returns the results in range order.
-pub fn map_ranges_mut<O, T, F>(out: &mut [O], f: F) -> Vec<T>
+/// Runs `f` on contiguous ranges of `0..n`, on as many threads as pay; returns the results in
+/// range order.
+pub fn map_ranges<T, F>(n: usize, f: F) -> Vec<T>
 where
-    O: Send,
     T: Send,
-    F: Fn(Range<usize>, &mut [O]) -> T + Sync,
+    F: Fn(Range<usize>) -> T + Sync,
 {
-    let ranges = split(out.len(), threads_for(out.len()));
-    let mut jobs = Vec::with_capacity(ranges.len());
-    let mut rest = out;
-    for r in ranges {
-        let (head, tail) = rest.split_at_mut(r.len());
-        jobs.push((r, head));
-        rest = tail;
-    }
-    run_jobs(jobs, |(r, o)| f(r, o))
+    run_all(split(n, threads_for(n)), f)
 }
 
-/// [`map_ranges_mut`] with two output slices of the same length, cut alike.
+/// Runs `f` on contiguous ranges of `0..a.len()`, each with its part of `a` and of `b` (two
+/// slices of the same length, cut alike); returns the results in range order.
 pub fn map_ranges_mut2<A, B, T, F>(a: &mut [A], b: &mut [B], f: F) -> Vec<T>
 where
     A: Send,
@@ -110,17 +98,7 @@ where
         jobs.push((r, ha, hb));
         (ra, rb) = (ta, tb);
     }
-    run_jobs(jobs, |(r, x, y)| f(r, x, y))
-}
-
-/// [`map_ranges_mut`] without an output slice: `f` runs on ranges of `0..n`.
-pub fn map_ranges<T, F>(n: usize, f: F) -> Vec<T>
-where
-    T: Send,
-    F: Fn(Range<usize>) -> T + Sync,
-{
-    let mut unit = vec![(); n];
-    map_ranges_mut(&mut unit, |r, _| f(r))
+    run_all(jobs, |(r, x, y)| f(r, x, y))
 }
 
 #[cfg(test)]
@@ -139,13 +117,19 @@ mod tests {
             }
         }
         let mut out = vec![0usize; 100_000];
-        let sums = map_ranges_mut(&mut out, |r, o| {
-            for (i, x) in r.clone().zip(o.iter_mut()) {
-                *x = i;
+        let mut twice = vec![0usize; 100_000];
+        let sums = map_ranges_mut2(&mut out, &mut twice, |r, o, t| {
+            for ((i, x), y) in r.clone().zip(o.iter_mut()).zip(t.iter_mut()) {
+                (*x, *y) = (i, 2 * i);
             }
             r.sum::<usize>()
         });
         assert!(out.iter().enumerate().all(|(i, &x)| x == i));
+        assert!(twice.iter().enumerate().all(|(i, &x)| x == 2 * i));
+        assert_eq!(
+            map_ranges(100_000, |r| r.len()).iter().sum::<usize>(),
+            100_000
+        );
         assert_eq!(sums.iter().sum::<usize>(), (0..100_000usize).sum::<usize>());
     }
 }

@@ -170,15 +170,6 @@ impl Samples {
             .collect()
     }
 
-    /// Bytes held (for the memory figures of issue 9).
-    pub fn heap_bytes(&self) -> usize {
-        self.stack_bytes.capacity()
-            + 4 * self.stacks_end.capacity()
-            + std::mem::size_of::<Label>() * self.labels.capacity()
-            + 4 * self.label_sets_end.capacity()
-            + self.rows.capacity()
-    }
-
     /// The first stored location value outside `1..=n` (a `LocId + 1`), with its stack: the
     /// check that every stack refers to one of `n` locations.
     pub fn find_bad_location(&self, n: usize) -> Option<(u32, u64)> {
