@@ -5,7 +5,7 @@
 //! `end-to-end/report` to `baseline/gunzip+walk` is the distance to the limit.
 //!
 //! Input: `HEAPDOC_BENCH_PROFILE=path` (e.g. a profile from `scripts/gen-large-profile.sh`), or
-//! else a synthetic profile shaped like samples/src/bigheap's (`heapdoc::synth`) with
+//! else a synthetic profile shaped like samples/src/bigheap's (`heapdoc_synth`) with
 //! `HEAPDOC_BENCH_SAMPLES` samples (default 200000, ~16 MB uncompressed).
 //!
 //!     cargo bench --bench pipeline
@@ -16,9 +16,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use heapdoc::decode::{self, proto, DecodeOptions};
-use heapdoc::flame::{self, FlameOptions};
-use heapdoc::report::{self, Format};
-use heapdoc::synth;
+use heapdoc::render::flame::{self, FlameOptions};
+use heapdoc::render::{self, Format};
 
 fn input() -> (String, Vec<u8>) {
     if let Some(path) = std::env::var_os("HEAPDOC_BENCH_PROFILE") {
@@ -30,8 +29,11 @@ fn input() -> (String, Vec<u8>) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
-    let raw = synth::synthesize(&synth::Shape::bigheap(samples));
-    (format!("synthetic bigheap({samples})"), synth::gzip(&raw))
+    let raw = heapdoc_synth::synthesize(&heapdoc_synth::Shape::bigheap(samples));
+    (
+        format!("synthetic bigheap({samples})"),
+        heapdoc_synth::gzip(&raw),
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -43,10 +45,16 @@ fn bench(c: &mut Criterion) {
         "input: {name}: {} bytes gzipped, {} bytes uncompressed, {}",
         gz.len(),
         raw.len(),
-        synth::ShapeStats::of(&profile, raw.len())
+        heapdoc_synth::ShapeStats::of(&profile, raw.len())
     );
-    let analyze_opts = heapdoc::AnalyzeOptions::default();
-    let report = heapdoc::analyze(profile.clone(), vec![name.clone()], &analyze_opts).unwrap();
+    let analyze_opts = heapdoc::analyze::AnalyzeOptions::default();
+    let report = heapdoc::analyze::analyze(
+        profile.clone(),
+        vec![name.clone()],
+        &analyze_opts,
+        &Default::default(),
+    )
+    .unwrap();
     let flame_opts = FlameOptions::default();
 
     let mut g = c.benchmark_group("pipeline");
@@ -70,14 +78,17 @@ fn bench(c: &mut Criterion) {
     g.bench_function("stage/attribute+classify", |b| {
         b.iter_batched(
             || profile.clone(),
-            |p| heapdoc::analyze(p, vec![name.clone()], &analyze_opts).unwrap(),
+            |p| {
+                heapdoc::analyze::analyze(p, vec![name.clone()], &analyze_opts, &Default::default())
+                    .unwrap()
+            },
             BatchSize::LargeInput,
         )
     });
     g.bench_function("stage/report-text", |b| {
         b.iter(|| {
             let mut out = Vec::new();
-            report::render(&report, Format::Text, &mut out).unwrap();
+            render::render(&report, Format::Text, Default::default(), &mut out).unwrap();
             out.len()
         })
     });
@@ -97,14 +108,18 @@ fn bench(c: &mut Criterion) {
     });
     let end_to_end_report = || {
         let p = decode::decode(&gz, &opts).unwrap();
-        let r = heapdoc::analyze(p, vec![name.clone()], &analyze_opts).unwrap();
+        let r =
+            heapdoc::analyze::analyze(p, vec![name.clone()], &analyze_opts, &Default::default())
+                .unwrap();
         let mut out = Vec::new();
-        report::render(&r, Format::Text, &mut out).unwrap();
+        render::render(&r, Format::Text, Default::default(), &mut out).unwrap();
         out.len()
     };
     let end_to_end_flame = || {
         let p = decode::decode(&gz, &opts).unwrap();
-        let r = heapdoc::analyze(p, vec![name.clone()], &analyze_opts).unwrap();
+        let r =
+            heapdoc::analyze::analyze(p, vec![name.clone()], &analyze_opts, &Default::default())
+                .unwrap();
         let mut out = Vec::new();
         flame::write_svg(&r, &flame_opts, &mut out).unwrap();
         out.len()

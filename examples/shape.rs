@@ -1,11 +1,11 @@
-//! Prints the shape statistics of profiles (issue 9), to fit `heapdoc::synth::Shape`:
+//! Prints the shape statistics of profiles (issue 9), to fit `heapdoc_synth::Shape`:
 //!
 //!     cargo run --release --example shape -- /work/shared/corpus/ddgo_big_heap.pb big100.pb.gz
 //!
 //! With no arguments, prints the statistics of the synthesizer's presets.
 
 use heapdoc::decode::{self, DecodeOptions};
-use heapdoc::synth::{self, Shape, ShapeStats};
+use heapdoc_synth::{Shape, ShapeStats};
 
 fn main() -> anyhow::Result<()> {
     let files: Vec<String> = std::env::args().skip(1).collect();
@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
             ("synth ddgo_big_heap", Shape::ddgo_big_heap()),
             ("synth bigheap(2.1M)", Shape::bigheap(2_100_000)),
         ] {
-            let raw = synth::synthesize(&shape);
+            let raw = heapdoc_synth::synthesize(&shape);
             let p = decode::decode(&raw, &opts)?;
             println!("{name}: {}", ShapeStats::of(&p, raw.len()));
         }

@@ -1,14 +1,18 @@
 //! The heapdoc binary: parse arguments, run the pipeline, print errors once.
 
+mod cli;
+
 use std::io;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 
-use heapdoc::cli::{AnalysisArgs, Cli, Command, DiffArgs};
-use heapdoc::report::text::escape_terminal;
-use heapdoc::report::RenderOptions;
+use cli::{Cli, Command, DiffCmd};
+use heapdoc::analyze::{diff, listing};
+use heapdoc::render::term::escape_terminal;
+use heapdoc::render::{self, flame, RenderOptions};
+use heapdoc::{evidence, output, pipeline};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -39,82 +43,80 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     // Every command renders fully before writing, so an error never leaves a partial output.
     let mut buf = Vec::new();
-    let args: &AnalysisArgs = match &cli.cmd {
+    let output = match &cli.cmd {
         Some(Command::Diff(diff)) => return run_diff(diff),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(*shell, &mut Cli::command(), "heapdoc", &mut buf);
-            heapdoc::output::emit(None, &buf)?;
+            output::emit(None, &buf)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Man) => {
             clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
-            heapdoc::output::emit(None, &buf)?;
+            output::emit(None, &buf)?;
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Command::Flame(flame)) => {
-            let report = heapdoc::run_report(&flame.report.profiles, &flame.report)?;
-            let opts = flame.flame_options();
-            if flame.folded {
-                heapdoc::flame::write_folded(&report, &opts, &mut buf)?;
+        Some(Command::Flame(cmd)) => {
+            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let report = pipeline::report(&cmd.request(), &evidence)?;
+            let opts = cmd.flame.flame_options();
+            if cmd.flame.folded {
+                flame::write_folded(&report, &opts, &mut buf)?;
             } else {
-                heapdoc::flame::write_svg(&report, &opts, &mut buf)?;
+                flame::write_svg(&report, &opts, &mut buf)?;
             }
-            &flame.report
+            &cmd.output
         }
-        Some(Command::List(list)) => {
-            let report = heapdoc::run_report(&list.report.profiles, &list.report)?;
-            if heapdoc::report::list::render(&report, &list.regex.0, &mut buf)? == 0 {
+        Some(Command::List(cmd)) => {
+            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let report = pipeline::report(&cmd.request(), &evidence)?;
+            let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
+            if l.functions.is_empty() {
                 anyhow::bail!(
                     "no function with allocation sites matches {:?}",
-                    list.regex.0.as_str()
+                    cmd.regex.0.as_str()
                 );
             }
-            &list.report
+            render::list::render(&l, &mut buf)?;
+            &cmd.output
         }
         None => {
-            let args = &cli.report;
-            let report = heapdoc::run_report(&args.profiles, args)?;
+            let cmd = &cli.report;
+            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let report = pipeline::report(&cmd.request(), &evidence)?;
             let opts = RenderOptions {
-                color: args.color(is_file(args.output.as_deref())),
+                color: cmd.format.color(cmd.output.to_file()),
             };
-            heapdoc::report::render_with(&report, args.format, opts, &mut buf)?;
-            args
+            render::render(&report, cmd.format.format(), opts, &mut buf)?;
+            &cmd.output
         }
     };
-    heapdoc::output::emit(args.output.as_deref(), &buf)?;
+    output::emit(output.output.as_deref(), &buf)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn is_file(output: Option<&std::path::Path>) -> bool {
-    output.is_some_and(|p| p.as_os_str() != "-")
-}
-
-fn run_diff(diff: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let args = &diff.analysis;
+fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     // Both sides get the same options and evidence.
-    let evidence = args.evidence()?;
-    let base = heapdoc::run_report_with(std::slice::from_ref(&diff.base), args, evidence.clone())
-        .context("BASE")?;
-    let new =
-        heapdoc::run_report_with(std::slice::from_ref(&diff.new), args, evidence).context("NEW")?;
-    let d = heapdoc::diff::diff(&base, &new, &diff.diff_options())?;
+    let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+    let (base_req, new_req) = cmd.requests();
+    let base = pipeline::report(&base_req, &evidence).context("BASE")?;
+    let new = pipeline::report(&new_req, &evidence).context("NEW")?;
+    let d = diff::diff(&base, &new, &cmd.diff.diff_options(cmd.analysis.top))?;
     // The rules are checked before anything is written: a rule that cannot apply is a usage
     // error, and exit 2 writes nothing.
-    let gate = heapdoc::diff::check(&d, &diff.fail_on)?;
+    let gate = diff::check(&d, &cmd.diff.fail_on)?;
     let opts = RenderOptions {
-        color: args.color(is_file(args.output.as_deref())),
+        color: cmd.format.color(cmd.output.to_file()),
     };
     let mut buf = Vec::new();
-    heapdoc::report::render_diff(&d, args.format, opts, &mut buf)?;
+    render::render_diff(&d, cmd.format.format(), opts, &mut buf)?;
     let mut svg = Vec::new();
-    if diff.svg.is_some() {
-        let opts = heapdoc::flame::FlameOptions::default();
-        heapdoc::flame::write_diff_svg(&base, &new, &d, &opts, &mut svg)?;
+    if cmd.diff.svg.is_some() {
+        let opts = flame::FlameOptions::default();
+        flame::write_diff_svg(&base, &new, &d, &opts, &mut svg)?;
     }
-    heapdoc::output::emit(args.output.as_deref(), &buf)?;
-    if let Some(path) = &diff.svg {
-        heapdoc::output::write_atomic(path, &svg)
-            .with_context(|| format!("--svg {}", path.display()))?;
+    output::emit(cmd.output.output.as_deref(), &buf)?;
+    if let Some(path) = &cmd.diff.svg {
+        output::write_atomic(path, &svg).with_context(|| format!("--svg {}", path.display()))?;
     }
     for rule in &gate.unmatched {
         eprintln!(

@@ -12,7 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use heapdoc::decode::{self, DecodeOptions};
-use heapdoc::synth::{synthesize, Shape};
+use heapdoc_synth::{synthesize, Shape};
 
 struct Counting;
 
@@ -57,17 +57,18 @@ fn count(samples: usize, gzipped: bool) -> (u64, u64) {
         .with_distinct_stacks(1_000);
     let mut raw = synthesize(&shape);
     if gzipped {
-        raw = heapdoc::synth::gzip(&raw);
+        raw = heapdoc_synth::gzip(&raw);
     }
     let opts = DecodeOptions::default();
     let a0 = allocs();
     let p = decode::decode(&raw, &opts).unwrap();
     let a1 = allocs();
     assert_eq!(p.samples.len(), samples);
-    let report = heapdoc::analyze(
+    let report = heapdoc::analyze::analyze(
         p,
         vec!["synthetic".into()],
-        &heapdoc::AnalyzeOptions::default(),
+        &heapdoc::analyze::AnalyzeOptions::default(),
+        &Default::default(),
     )
     .unwrap();
     let a2 = allocs();

@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use heapdoc::classify::{escape, RuleSet};
+use heapdoc::analyze::classify::RuleSet;
+use heapdoc::analyze::AnalyzeOptions;
 use heapdoc::decode::DecodeOptions;
-use heapdoc::{AnalyzeOptions, Evidence};
+use heapdoc::evidence::ClassifyInputs as Evidence;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -50,9 +51,10 @@ enum With {
 /// Bytes (alloc_space) under `function` by assigned cause.
 fn bytes_by_cause(program: &str, function: &str, with: With) -> BTreeMap<String, i64> {
     let profile = samples().join(format!("profiles/go1.27/{program}.heap.rate1.pb.gz"));
-    let (p, names) = heapdoc::load(
+    let (p, names) = heapdoc::source::load(
         &[profile.to_string_lossy().into_owned()],
         &DecodeOptions::default(),
+        &Default::default(),
     )
     .unwrap();
     let mut ev = Evidence {
@@ -61,11 +63,14 @@ fn bytes_by_cause(program: &str, function: &str, with: With) -> BTreeMap<String,
         sources: None,
     };
     if with != With::Profile {
-        ev.sources = Some(heapdoc::source::SourceRoot::new(vec![samples().join("src")]).unwrap());
+        ev.sources = Some(heapdoc::evidence::SourceRoot::new(vec![samples().join("src")]).unwrap());
     }
     if with == With::Escapes {
         ev.escapes = Some(
-            escape::load(&[samples().join(format!("escapes/go1.27/{program}.m2.txt"))]).unwrap(),
+            heapdoc::evidence::load_escapes(&[
+                samples().join(format!("escapes/go1.27/{program}.m2.txt"))
+            ])
+            .unwrap(),
         );
     }
     let opts = AnalyzeOptions {
@@ -73,7 +78,7 @@ fn bytes_by_cause(program: &str, function: &str, with: With) -> BTreeMap<String,
         top: 0,
         ..Default::default()
     };
-    let r = heapdoc::analyze_with(p, names, &opts, ev).unwrap();
+    let r = heapdoc::analyze::analyze(p, names, &opts, &ev).unwrap();
     let p = &r.profile;
     let mut out = BTreeMap::new();
     let mut cur = p.samples.cursor();
@@ -190,16 +195,17 @@ fn a_user_rules_file_adds_a_cause_without_recompiling() {
     )
     .unwrap();
     let profile = samples().join("profiles/go1.27/json.heap.rate1.pb.gz");
-    let (p, names) = heapdoc::load(
+    let (p, names) = heapdoc::source::load(
         &[profile.to_string_lossy().into_owned()],
         &DecodeOptions::default(),
+        &Default::default(),
     )
     .unwrap();
-    let r = heapdoc::analyze_with(
+    let r = heapdoc::analyze::analyze(
         p,
         names,
         &AnalyzeOptions::default(),
-        Evidence {
+        &Evidence {
             rules,
             escapes: None,
             sources: None,

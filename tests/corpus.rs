@@ -10,9 +10,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use heapdoc::attribute::Granularity;
+use heapdoc::analyze::attribute::Granularity;
+use heapdoc::analyze::AnalyzeOptions;
 use heapdoc::decode::DecodeOptions;
-use heapdoc::AnalyzeOptions;
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("HEAPDOC_CORPUS")
@@ -69,9 +69,10 @@ fn refused_format(format: &str, file: &str) -> Option<&'static str> {
 }
 
 fn load(path: &Path) -> anyhow::Result<heapdoc::model::Profile> {
-    heapdoc::load(
+    heapdoc::source::load(
         &[path.to_string_lossy().into_owned()],
         &DecodeOptions::default(),
+        &Default::default(),
     )
     .map(|(p, _)| p)
 }
@@ -223,7 +224,9 @@ fn top_sites_by_line_equal_go_tool_pprof() {
             granularity: Granularity::Lines,
             ..Default::default()
         };
-        let mut report = heapdoc::analyze(profile, vec![file.into()], &opts).unwrap();
+        let mut report =
+            heapdoc::analyze::analyze(profile, vec![file.into()], &opts, &Default::default())
+                .unwrap();
         // pprof drops nodes whose |cum| is under 0.5% (its nodefraction) of the signed sum of
         // the values of samples that have a stack, before taking the top rows.
         let a = &report.attribution;
@@ -231,7 +234,7 @@ fn top_sites_by_line_equal_go_tool_pprof() {
         // pprof's inline marks are relative to the nodes it shows (-nodecount=30).
         // pprof also lists sites with zero flat (callers only); heapdoc's report leaves them out,
         // so compare against the full order and check the report is its non-zero prefix.
-        let full = heapdoc::attribute::top_order(&report.profile, &report.attribution);
+        let full = heapdoc::analyze::attribute::top_order(&report.profile, &report.attribution);
         let nonzero: Vec<_> = full
             .iter()
             .copied()
@@ -268,7 +271,7 @@ fn top_sites_by_line_equal_go_tool_pprof() {
             ours.len()
         );
         for (i, (t, s)) in truth.iter().take(n).zip(&ours).enumerate() {
-            let ours_name = heapdoc::attribute::display_name(&report.profile, s);
+            let ours_name = heapdoc::analyze::attribute::display_name(&report.profile, s);
             let tol = t.scale * 0.005 + 1.0;
             assert!(
                 (s.flat as f64 - t.flat).abs() <= tol,

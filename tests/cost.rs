@@ -163,7 +163,7 @@ fn markdown_shows_the_same_figures() {
     assert!(
         md.contains(&format!(
             "**{}**",
-            heapdoc::report::human(per_request, "bytes")
+            heapdoc::units::human(per_request, "bytes")
         )),
         "{md}"
     );

@@ -3,17 +3,18 @@
 
 use std::path::Path;
 
+use heapdoc::analyze::AnalyzeOptions;
 use heapdoc::decode::DecodeOptions;
-use heapdoc::AnalyzeOptions;
 
-fn report(rel: &str) -> heapdoc::report::Report {
+fn report(rel: &str) -> heapdoc::analyze::Report {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    let (p, n) = heapdoc::load(
+    let (p, n) = heapdoc::source::load(
         &[path.to_string_lossy().into_owned()],
         &DecodeOptions::default(),
+        &Default::default(),
     )
     .unwrap();
-    heapdoc::analyze(p, n, &AnalyzeOptions::default()).unwrap()
+    heapdoc::analyze::analyze(p, n, &AnalyzeOptions::default(), &Default::default()).unwrap()
 }
 
 #[test]
@@ -43,7 +44,7 @@ fn allocation_cpu_reconciles_with_pprof_focus_mallocgc() {
         let attributed: i64 = c.by_site.iter().map(|(_, _, v)| v).sum();
         assert_eq!(attributed, c.alloc, "{rel}");
         for (site, _, _) in &c.by_site {
-            assert!(!heapdoc::attribute::is_runtime(
+            assert!(!heapdoc::analyze::attribute::is_runtime(
                 p.str(r.attribution.sites[site.0 as usize].name)
             ));
         }

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use heapdoc::fetch::{fetch, FetchOptions, Save, UreqTransport};
+use heapdoc::source::http::{fetch, FetchOptions, Save, UreqTransport};
 
 /// `/debug/pprof/heap?gc=1`.
 const HEAP: &[u8] = include_bytes!("../samples/profiles/go1.27/service.heap.fetch.pb.gz");

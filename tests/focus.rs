@@ -4,19 +4,20 @@
 
 use std::path::Path;
 
+use heapdoc::analyze::{AnalyzeOptions, Pattern};
 use heapdoc::decode::DecodeOptions;
-use heapdoc::{AnalyzeOptions, Pattern};
 
-fn analyze(rel: &str, opts: &AnalyzeOptions) -> heapdoc::report::Report {
+fn analyze(rel: &str, opts: &AnalyzeOptions) -> heapdoc::analyze::Report {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(rel);
-    let (p, n) = heapdoc::load(
+    let (p, n) = heapdoc::source::load(
         &[path.to_string_lossy().into_owned()],
         &DecodeOptions::default(),
+        &Default::default(),
     )
     .unwrap();
-    heapdoc::analyze(p, n, opts).unwrap()
+    heapdoc::analyze::analyze(p, n, opts, &Default::default()).unwrap()
 }
 
 #[test]

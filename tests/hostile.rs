@@ -86,7 +86,7 @@ fn check_format(format: &str, out: &[u8]) {
             let label = format!("[{}]", lib.rsplit('/').next().unwrap());
             assert!(functions.contains(&label.as_str()), "{functions:?}");
             // And the document round-trips through the wire types.
-            let doc: heapdoc::report::json::JsonReport = serde_json::from_str(&text).unwrap();
+            let doc: heapdoc::render::json::JsonReport = serde_json::from_str(&text).unwrap();
             assert_eq!(doc.sites.len(), HOSTILE_FUNCS.len() + 1);
         }
         "markdown" => {

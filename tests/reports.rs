@@ -10,8 +10,8 @@ mod common;
 use std::path::PathBuf;
 
 use assert_cmd::Command;
-use heapdoc::report::json::{JsonDiff, JsonReport};
-use heapdoc::report::{Format, RenderOptions};
+use heapdoc::render::json::{JsonDiff, JsonReport};
+use heapdoc::render::{Format, RenderOptions};
 use predicates::prelude::PredicateBooleanExt;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
@@ -25,25 +25,32 @@ fn sample(name: &str) -> String {
     format!("{PROFILES}/{name}")
 }
 
-fn report(inputs: &[String]) -> heapdoc::report::Report {
-    let (p, names) = heapdoc::load(inputs, &Default::default()).unwrap();
-    heapdoc::analyze(p, names, &heapdoc::AnalyzeOptions::default()).unwrap()
+fn report(inputs: &[String]) -> heapdoc::analyze::Report {
+    let (p, names) =
+        heapdoc::source::load(inputs, &Default::default(), &Default::default()).unwrap();
+    heapdoc::analyze::analyze(
+        p,
+        names,
+        &heapdoc::analyze::AnalyzeOptions::default(),
+        &Default::default(),
+    )
+    .unwrap()
 }
 
-fn render(r: &heapdoc::report::Report, format: Format) -> Vec<u8> {
+fn render(r: &heapdoc::analyze::Report, format: Format) -> Vec<u8> {
     let mut out = Vec::new();
-    heapdoc::report::render(r, format, &mut out).unwrap();
+    heapdoc::render::render(r, format, Default::default(), &mut out).unwrap();
     out
 }
 
-fn diff(base: &str, new: &str) -> heapdoc::diff::Diff {
+fn diff(base: &str, new: &str) -> heapdoc::analyze::diff::Diff {
     let (b, n) = (report(&[sample(base)]), report(&[sample(new)]));
-    heapdoc::diff::diff(&b, &n, &Default::default()).unwrap()
+    heapdoc::analyze::diff::diff(&b, &n, &Default::default()).unwrap()
 }
 
-fn render_diff(d: &heapdoc::diff::Diff, format: Format) -> Vec<u8> {
+fn render_diff(d: &heapdoc::analyze::diff::Diff, format: Format) -> Vec<u8> {
     let mut out = Vec::new();
-    heapdoc::report::render_diff(d, format, RenderOptions::default(), &mut out).unwrap();
+    heapdoc::render::render_diff(d, format, RenderOptions::default(), &mut out).unwrap();
     out
 }
 
@@ -142,13 +149,17 @@ fn service_diff_reports_the_json_cause_only() {
         "service-fixed.allocs.rate1.pb.gz",
     );
     let json = d.causes.iter().find(|c| c.cause == "json").unwrap();
-    assert_eq!(json.status, heapdoc::diff::Status::Improved, "{json:?}");
+    assert_eq!(
+        json.status,
+        heapdoc::analyze::diff::Status::Improved,
+        "{json:?}"
+    );
     assert!(json.delta.relative.unwrap() < -0.4, "{json:?}");
     for c in &d.causes {
         if c.cause != "json" {
             assert_eq!(
                 c.status,
-                heapdoc::diff::Status::Unchanged,
+                heapdoc::analyze::diff::Status::Unchanged,
                 "spurious change: {c:?}"
             );
         }
@@ -168,7 +179,7 @@ fn service_diff_reports_the_json_cause_only() {
     let regressed: Vec<_> = d
         .causes
         .iter()
-        .filter(|c| c.status == heapdoc::diff::Status::Regressed)
+        .filter(|c| c.status == heapdoc::analyze::diff::Status::Regressed)
         .map(|c| c.cause.as_str())
         .collect();
     assert_eq!(regressed, ["json"]);
@@ -183,7 +194,7 @@ fn default_rate_diff_reports_no_noise() {
         "service-fixed.allocs.default.pb.gz",
     );
     for c in &d.causes {
-        assert_eq!(c.status, heapdoc::diff::Status::Unchanged, "{c:?}");
+        assert_eq!(c.status, heapdoc::analyze::diff::Status::Unchanged, "{c:?}");
     }
     assert!(d.sites.iter().all(|s| !s.delta.significant));
 }
@@ -269,7 +280,7 @@ fn hostile_names_stay_inside_their_cells() {
         assert!(html.contains(&escaped), "{text:?} not in {html}");
     }
     // The diff of the profile with itself renders safely too.
-    let d = heapdoc::diff::diff(
+    let d = heapdoc::analyze::diff::diff(
         &r,
         &report(&[input.display().to_string()]),
         &Default::default(),
@@ -447,14 +458,19 @@ fn merged_inputs_load_in_order() {
         sample("json.heap.rate1.pb.gz"),
         sample("service-fixed.allocs.default.pb.gz"),
     ];
-    let (p, names) = heapdoc::load(&inputs, &Default::default()).unwrap();
+    let (p, names) =
+        heapdoc::source::load(&inputs, &Default::default(), &Default::default()).unwrap();
     assert_eq!(names, inputs);
     let sequential: Vec<_> = inputs
         .iter()
         .map(|s| {
-            heapdoc::load(std::slice::from_ref(s), &Default::default())
-                .unwrap()
-                .0
+            heapdoc::source::load(
+                std::slice::from_ref(s),
+                &Default::default(),
+                &Default::default(),
+            )
+            .unwrap()
+            .0
         })
         .collect();
     let merged = heapdoc::model::merge(sequential).unwrap();

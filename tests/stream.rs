@@ -106,7 +106,7 @@ fn streaming_and_buffered_decoders_agree_on_real_profiles() {
 #[test]
 fn streaming_and_buffered_decoders_agree_on_damaged_profiles() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut rnd = heapdoc::synth::rng(0x9e37_79b9_7f4a_7c15);
+    let mut rnd = heapdoc_synth::rng(0x9e37_79b9_7f4a_7c15);
     let (mut decoded, mut failed) = (0, 0);
     for rel in [
         "samples/profiles/go1.27/json.allocs.rate1.pb.gz",

@@ -58,9 +58,9 @@ fn real_profiles_give_the_same_report_on_any_thread_count() {
 #[test]
 fn a_large_profile_gives_the_same_report_on_any_thread_count() {
     // Large enough that the default split uses every core as well.
-    let raw = heapdoc::synth::synthesize(&heapdoc::synth::Shape::bigheap(120_000));
+    let raw = heapdoc_synth::synthesize(&heapdoc_synth::Shape::bigheap(120_000));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.pb.gz");
-    std::fs::write(&path, heapdoc::synth::gzip(&raw)).unwrap();
+    std::fs::write(&path, heapdoc_synth::gzip(&raw)).unwrap();
     same_on_any_thread_count(path.to_str().unwrap());
 }

@@ -4,11 +4,11 @@
 //! rendering is deterministic.
 #![no_main]
 
-use heapdoc::attribute::Granularity;
+use heapdoc::analyze::attribute::Granularity;
 use heapdoc::decode::{decode, DecodeOptions};
 use heapdoc::model::{merge, Profile};
-use heapdoc::report::{render, Format};
-use heapdoc::AnalyzeOptions;
+use heapdoc::render::{render, Format};
+use heapdoc::analyze::AnalyzeOptions;
 use libfuzzer_sys::fuzz_target;
 
 fn check(profile: &Profile, sample_index: Option<String>, granularity: Granularity) {
@@ -17,7 +17,7 @@ fn check(profile: &Profile, sample_index: Option<String>, granularity: Granulari
         granularity,
         top: 0,
     };
-    let Ok(report) = heapdoc::analyze(profile.clone(), vec!["fuzz".into()], &analyze) else {
+    let Ok(report) = heapdoc::analyze::analyze(profile.clone(), vec!["fuzz".into()], &analyze, &Default::default()) else {
         return;
     };
     let mut text = Vec::new();
@@ -28,7 +28,7 @@ fn check(profile: &Profile, sample_index: Option<String>, granularity: Granulari
     }
     let mut json = Vec::new();
     render(&report, Format::Json, &mut json).expect("json render failed");
-    let doc: heapdoc::report::json::JsonReport =
+    let doc: heapdoc::render::json::JsonReport =
         serde_json::from_slice(&json).expect("json output does not parse");
     assert_eq!(doc.sites.len(), report.top.len());
     let mut again = Vec::new();

@@ -18,7 +18,7 @@ pub use proto::Limits;
 pub const DEFAULT_MAX_SIZE: u64 = 2 << 30;
 
 /// Options for [`decode`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// Maximum decompressed (or raw) input size in bytes (`--max-size`).
     pub max_size: u64,

@@ -24,7 +24,7 @@ use crate::model::{
 use crate::pb;
 
 /// Limits that keep a hostile file from exhausting memory before validation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Maximum frames in one sample's stack.
     pub max_stack_depth: usize,

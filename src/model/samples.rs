@@ -853,7 +853,7 @@ mod tests {
 
     #[test]
     fn short_scan_agrees_with_the_general_one() {
-        let mut rnd = crate::synth::rng(0x9e37_79b9_7f4a_7c15);
+        let mut rnd = heapdoc_synth::rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
             let len = rnd(12) as usize;
             // Bytes biased to the shapes that matter: small ids, continuation bytes, zeros.

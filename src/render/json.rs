@@ -6,8 +6,8 @@ use std::io::Write;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::Report;
-use crate::attribute::display_name;
+use crate::analyze::attribute::display_name;
+use crate::analyze::Report;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -236,7 +236,9 @@ pub fn build(r: &Report) -> JsonReport {
                             kind: sc.evidence.kind().into(),
                             detail: evidence_detail(&sc.evidence),
                             caller: match &sc.evidence {
-                                crate::classify::Evidence::Library { caller, .. } => caller.clone(),
+                                crate::analyze::classify::Evidence::Library { caller, .. } => {
+                                    caller.clone()
+                                }
                                 _ => None,
                             },
                         },
@@ -283,8 +285,8 @@ pub fn build(r: &Report) -> JsonReport {
     }
 }
 
-fn evidence_detail(e: &crate::classify::Evidence) -> String {
-    use crate::classify::Evidence as E;
+fn evidence_detail(e: &crate::analyze::classify::Evidence) -> String {
+    use crate::analyze::classify::Evidence as E;
     match e {
         E::Profiler { function } | E::Library { function, .. } | E::Runtime { function } => {
             function.clone()
@@ -295,7 +297,24 @@ fn evidence_detail(e: &crate::classify::Evidence) -> String {
     }
 }
 
-pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
+/// The JSON format (docs/json.md): one object, fields in a fixed order.
+pub struct Json;
+
+impl super::Renderer for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn report(&self, r: &Report, w: &mut dyn Write) -> Result<()> {
+        render(r, w)
+    }
+
+    fn diff(&self, d: &crate::analyze::diff::Diff, w: &mut dyn Write) -> Result<()> {
+        render_diff(d, w)
+    }
+}
+
+fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *w, &build(r))?;
     writeln!(w)?;
     Ok(())
@@ -379,7 +398,7 @@ pub struct JsonSiteDelta {
     pub change: JsonDelta,
 }
 
-fn json_delta(d: &crate::diff::Delta) -> JsonDelta {
+fn json_delta(d: &crate::analyze::diff::Delta) -> JsonDelta {
     JsonDelta {
         base: d.base,
         new: d.new,
@@ -390,8 +409,8 @@ fn json_delta(d: &crate::diff::Delta) -> JsonDelta {
     }
 }
 
-pub fn build_diff(d: &crate::diff::Diff) -> JsonDiff {
-    let side = |s: &crate::diff::Side| JsonDiffSide {
+pub fn build_diff(d: &crate::analyze::diff::Diff) -> JsonDiff {
+    let side = |s: &crate::analyze::diff::Side| JsonDiffSide {
         inputs: s.inputs.clone(),
         total: s.total,
         duration_nanos: s.duration_nanos,
@@ -434,7 +453,7 @@ pub fn build_diff(d: &crate::diff::Diff) -> JsonDiff {
     }
 }
 
-pub fn render_diff(d: &crate::diff::Diff, w: &mut dyn Write) -> Result<()> {
+fn render_diff(d: &crate::analyze::diff::Diff, w: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *w, &build_diff(d))?;
     writeln!(w)?;
     Ok(())

@@ -16,9 +16,9 @@
 
 use std::collections::HashMap;
 
-use crate::attribute::{display_name, CpuCosts, SiteId};
-use crate::classify::CauseId;
-use crate::report::Report;
+use crate::analyze::attribute::{display_name, CpuCosts, SiteId};
+use crate::analyze::classify::CauseId;
+use crate::analyze::Report;
 
 /// CPU and rate figures for a heap/allocs report.
 #[derive(Clone, Debug, Default)]

@@ -6,12 +6,11 @@
 //! heap profile); [`Shape::bigheap`] to the profiles of `samples/src/bigheap`
 //! (`scripts/gen-large-profile.sh`). The writer emits fields in the Go runtime's order
 //! (samples before the tables they refer to, string table last).
-#![doc(hidden)]
 
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::model::{LocId, Profile};
+use heapdoc::model::{LocId, Profile};
 
 /// Shape statistics of a decoded profile.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +65,7 @@ impl ShapeStats {
             .count();
         let strings = p.strings.len();
         let string_bytes = (0..strings)
-            .map(|i| p.strings.get(crate::model::StrId(i as u32)).len())
+            .map(|i| p.strings.get(heapdoc::model::StrId(i as u32)).len())
             .sum();
         ShapeStats {
             raw_bytes,

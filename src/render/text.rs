@@ -4,9 +4,11 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{group, human, human_f, percent, relative, RenderOptions, Report};
-use crate::attribute::display_name;
-use crate::diff::{signed, Diff, Status};
+use super::term::escape_terminal;
+use crate::analyze::attribute::display_name;
+use crate::analyze::diff::{Diff, Status};
+use crate::analyze::Report;
+use crate::units::{group, human, human_f, percent, relative, signed};
 
 /// ANSI SGR codes: color is decoration only (cause names, statuses), never information.
 const CAUSE_COLOR: &str = "36"; // cyan
@@ -28,37 +30,30 @@ fn status_color(s: Status) -> &'static str {
     }
 }
 
-/// Escapes control characters (ANSI escapes, NUL, C1 controls) so a crafted function name
-/// cannot drive the terminal.
-pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(unsafe_for_terminal) {
-        return std::borrow::Cow::Borrowed(s);
+/// The text format: for a terminal (colored when asked) or a log.
+pub struct Text {
+    pub color: bool,
+}
+
+impl super::Renderer for Text {
+    fn name(&self) -> &'static str {
+        "text"
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if unsafe_for_terminal(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+
+    fn report(&self, r: &Report, w: &mut dyn Write) -> Result<()> {
+        render(r, self.color, w)
     }
-    std::borrow::Cow::Owned(out)
+
+    fn diff(&self, d: &Diff, w: &mut dyn Write) -> Result<()> {
+        render_diff(d, self.color, w)
+    }
+
+    fn listing(&self, l: &crate::analyze::listing::Listing, w: &mut dyn Write) -> Result<()> {
+        super::list::render(l, w)
+    }
 }
 
-/// Control characters, and the bidirectional overrides and isolates that can make a name
-/// display as something else ("Trojan Source", CVE-2021-42574).
-fn unsafe_for_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
-}
-
-/// Renders without color.
-pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
-    render_with(r, RenderOptions::default(), w)
-}
-
-pub fn render_with(r: &Report, opts: RenderOptions, w: &mut dyn Write) -> Result<()> {
-    let color = opts.color;
+fn render(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
     let p = &r.profile;
     let inputs: Vec<_> = r
         .inputs
@@ -483,8 +478,7 @@ fn table(
 }
 
 /// The diff of two profiles: totals, causes, then the sites that changed most.
-pub fn render_diff(d: &Diff, opts: RenderOptions, w: &mut dyn Write) -> Result<()> {
-    let color = opts.color;
+fn render_diff(d: &Diff, color: bool, w: &mut dyn Write) -> Result<()> {
     let unit = d.value_unit();
     let h = |v: f64| human_f(v, &unit);
     writeln!(w, "heapdoc diff of {}", escape_terminal(&d.sample_index))?;
@@ -506,8 +500,10 @@ pub fn render_diff(d: &Diff, opts: RenderOptions, w: &mut dyn Write) -> Result<(
         writeln!(w, ")")?;
     }
     let norm = match d.normalize {
-        crate::diff::Normalize::Seconds => "per second of each profile's duration".to_string(),
-        crate::diff::Normalize::Total => {
+        crate::analyze::diff::Normalize::Seconds => {
+            "per second of each profile's duration".to_string()
+        }
+        crate::analyze::diff::Normalize::Total => {
             format!("NEW scaled by {:.4} to BASE's total", d.new.factor)
         }
         _ => d.normalize_none_reason().to_string(),

@@ -23,9 +23,10 @@ use anyhow::{Context, Result};
 use inferno::flamegraph::color::{BackgroundColor, Color, PaletteMap};
 use inferno::flamegraph::{self, Direction};
 
-use crate::classify::CauseId;
+use crate::analyze::classify::CauseId;
+use crate::analyze::Report;
 use crate::model::{LocId, Profile};
-use crate::report::{human, Report};
+use crate::units::human;
 
 /// Options of the flame graph, built once from the command line.
 #[derive(Clone, Debug, PartialEq)]
@@ -658,7 +659,7 @@ fn xml_escape(s: &str) -> String {
 pub fn write_diff_svg(
     base: &Report,
     new: &Report,
-    d: &crate::diff::Diff,
+    d: &crate::analyze::diff::Diff,
     opts: &FlameOptions,
     w: &mut dyn Write,
 ) -> Result<()> {
@@ -771,7 +772,7 @@ mod tests {
             w
         };
         // A deterministic pseudo-random forest of paths: frame ids 0..6, depth 1..8.
-        let mut rnd = crate::synth::rng(0x9e3779b97f4a7c15);
+        let mut rnd = heapdoc_synth::rng(0x9e3779b97f4a7c15);
         let mut paths: Vec<(Vec<u32>, i64)> = Vec::new();
         for _ in 0..3000 {
             let depth = 1 + rnd(8) as usize;
@@ -816,7 +817,7 @@ mod tests {
     /// equal paths (summed) and paths that end where others go on.
     #[test]
     fn top_down_cut_equals_prune() {
-        let mut rnd = crate::synth::rng(0x2545_f491_4f6c_dd1d);
+        let mut rnd = heapdoc_synth::rng(0x2545_f491_4f6c_dd1d);
         let mut flat = Vec::new();
         let mut ends = Vec::new();
         let mut vals = Vec::new();

@@ -19,7 +19,7 @@ pub mod rules;
 
 use rustc_hash::FxHashMap;
 
-use crate::attribute::{go_package, is_runtime, Attribution, Site, SiteId, StackVisitor};
+use crate::analyze::attribute::{go_package, is_runtime, Attribution, Site, SiteId, StackVisitor};
 use crate::model::Profile;
 pub use escape::EscapeIndex;
 pub use rules::{Cause, RuleSet};
@@ -468,7 +468,8 @@ fn classify_samples(
             EvKey::Profiler(f) => Evidence::Profiler { function: name(f) },
             EvKey::Library(f, caller) => Evidence::Library {
                 function: name(f),
-                caller: caller.map(|u| crate::attribute::printable_name(p, &a.sites[u.0 as usize])),
+                caller: caller
+                    .map(|u| crate::analyze::attribute::printable_name(p, &a.sites[u.0 as usize])),
             },
             EvKey::Runtime(f) => Evidence::Runtime { function: name(f) },
             EvKey::Line(u) => line_cache[u.0 as usize]

@@ -1,94 +1,130 @@
-//! Where profile bytes come from: a file, `-` for stdin, or a URL ([`crate::fetch`]). The only
-//! module that touches files, stdin or the network.
+//! Evidence: everything the analysis may consult about the code besides the profile, loaded
+//! once, before the analysis, by [`load`]: the rules, the compiler's escape analysis (saved
+//! with `--escapes` or produced by `--explain`), and the Go source tree. This is the only
+//! module that reads source files or runs `go`.
 
-use std::io::Read;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::fetch::{self, FetchOptions, UreqTransport};
+use crate::analyze::classify::{EscapeIndex, LineSource, RuleSet};
 
-/// Raw bytes of one input and a name for messages.
-#[derive(Clone, Debug)]
-pub struct Input {
-    /// The path, `<stdin>` or the URL, as the user wrote it.
-    pub name: String,
-    pub bytes: Vec<u8>,
+/// Where the evidence comes from: plain options, built by the binary from its flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvidenceOptions {
+    /// Extra causes and rules (TOML), tried before the built-in ones.
+    pub rules: Option<PathBuf>,
+    /// Saved escape analysis: `-m=2` text files or `-json=0,DIR` directories.
+    pub escapes: Vec<PathBuf>,
+    /// A Go module directory to run the compiler's escape analysis on (also a source root).
+    pub explain: Option<PathBuf>,
+    /// Directories holding the profiled program's source.
+    pub source_roots: Vec<PathBuf>,
 }
 
-/// Opens one input: `-` is stdin; an existing path is a file, even if it looks like
-/// `host:port` (issue 7); an `http(s)://` URL or `host:port[/path]` is fetched
-/// ([`fetch::fetch`]); anything else is a file path (and fails as one if missing).
-pub fn open(spec: &str, max_size: u64, opts: &FetchOptions) -> Result<Input> {
-    if !is_url(spec) {
-        return read(spec, max_size);
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let fetched = fetch::fetch(spec, max_size, opts, &UreqTransport, &env)?;
-    Ok(Input {
-        name: fetched.name,
-        bytes: fetched.bytes,
-    })
+/// The loaded evidence the classifier consults.
+#[derive(Clone)]
+pub struct ClassifyInputs {
+    pub rules: RuleSet,
+    pub escapes: Option<EscapeIndex>,
+    pub sources: Option<SourceRoot>,
 }
 
-/// True when [`open`] would fetch `spec` rather than read a file or stdin.
-pub fn is_url(spec: &str) -> bool {
-    spec != "-" && !std::path::Path::new(spec).exists() && fetch::is_url(spec)
-}
-
-/// Reads a path or `-` (stdin), refusing inputs larger than `max_size` before reading them whole.
-pub fn read(spec: &str, max_size: u64) -> Result<Input> {
-    let mut bytes = Vec::new();
-    if spec == "-" {
-        std::io::stdin()
-            .lock()
-            .take(max_size.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .context("reading stdin")?;
-        if bytes.len() as u64 > max_size {
-            bail!("<stdin>: input is over the --max-size limit of {max_size} bytes");
+impl Default for ClassifyInputs {
+    fn default() -> Self {
+        ClassifyInputs {
+            rules: RuleSet::builtin(),
+            escapes: None,
+            sources: None,
         }
-        return Ok(Input {
-            name: "<stdin>".into(),
-            bytes,
-        });
     }
-    let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
-    file.take(max_size.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{spec}: cannot read"))?;
-    if bytes.len() as u64 > max_size {
-        bail!("{spec}: input is over the --max-size limit of {max_size} bytes");
+}
+
+impl ClassifyInputs {
+    /// The source tree as the classifier's view of it.
+    pub fn lines(&self) -> Option<&dyn LineSource> {
+        self.sources.as_ref().map(|s| s as &dyn LineSource)
     }
-    Ok(Input {
-        name: spec.to_string(),
-        bytes,
+}
+
+/// Loads the evidence named by `opts`: reads the rules and escape files, runs `--explain`'s
+/// build, and finds the Go toolchain's and module cache's sources.
+pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
+    let rules = match &opts.rules {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--rules {}: cannot read", path.display()))?;
+            RuleSet::with_user(&text, &path.display().to_string())?
+        }
+        None => RuleSet::builtin(),
+    };
+    let mut escapes = if opts.escapes.is_empty() {
+        None
+    } else {
+        Some(load_escapes(&opts.escapes)?)
+    };
+    let mut roots = opts.source_roots.clone();
+    if let Some(dir) = &opts.explain {
+        let text = explain(dir)?;
+        let idx = escapes.get_or_insert_with(Default::default);
+        // The compiler prints paths relative to DIR; anchor them so suffix matching
+        // against the profile's paths has the most components to compare.
+        idx.add_text_in(&text, dir);
+        roots.push(dir.clone());
+    }
+    let sources = if roots.is_empty() {
+        None
+    } else {
+        // Library frames' files too: the Go toolchain's and the module cache's sources.
+        roots.extend(go_roots());
+        Some(SourceRoot::new(roots)?)
+    };
+    Ok(ClassifyInputs {
+        rules,
+        escapes,
+        sources,
     })
 }
 
-/// A gzipped local file, for decoding while it is read ([`crate::decode::decode_gzip`]) rather
-/// than reading it whole first (issue 9): returns a function that opens it (again) as a
-/// buffered reader. None when `spec` is stdin or the file is not gzipped.
-pub fn gzip_file(
-    spec: &str,
-    max_size: u64,
-) -> Result<Option<impl FnMut() -> Result<std::io::BufReader<std::fs::File>> + '_>> {
-    if spec == "-" {
-        return Ok(None);
+/// Loads `--escapes` inputs: a text file, or a `-json` DIR (every file under it).
+pub fn load_escapes(paths: &[std::path::PathBuf]) -> Result<EscapeIndex> {
+    let mut idx = EscapeIndex::default();
+    for p in paths {
+        if p.is_dir() {
+            let mut files = Vec::new();
+            collect_files(p, &mut files)?;
+            files.sort();
+            for f in files {
+                let text = std::fs::read_to_string(&f)
+                    .with_context(|| format!("{}: cannot read", f.display()))?;
+                idx.add_json(&text, &f.display().to_string())?;
+            }
+        } else {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read --escapes file", p.display()))?;
+            if text.trim_start().starts_with('{') {
+                idx.add_json(&text, &p.display().to_string())?;
+            } else {
+                idx.add_text(&text);
+            }
+        }
     }
-    let open = move || -> Result<std::io::BufReader<std::fs::File>> {
-        let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
-        Ok(std::io::BufReader::with_capacity(1 << 16, file))
-    };
-    let mut file = open()?;
-    let len = file.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
-    if len > max_size {
-        bail!("{spec}: input is over the --max-size limit of {max_size} bytes");
+    if idx.is_empty() {
+        bail!("--escapes: no escape-analysis diagnostics found (expected `go build -gcflags=-m=2` output or a -json=0,DIR directory)");
     }
-    let mut magic = [0u8; 2];
-    let n = file
-        .read(&mut magic)
-        .with_context(|| format!("{spec}: cannot read"))?;
-    Ok((n == 2 && magic == [0x1f, 0x8b]).then_some(open))
+    Ok(idx)
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
+        let p = e?.path();
+        if p.is_dir() {
+            collect_files(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
 }
 
 /// Resolves a profile's source paths to local files under `--source-root` directories by the
@@ -165,7 +201,7 @@ impl SourceRoot {
     }
 }
 
-impl crate::classify::LineSource for SourceRoot {
+impl LineSource for SourceRoot {
     fn line(&self, path: &str, line: i64) -> Option<String> {
         let lines = self.lines_of(path)?;
         let i = usize::try_from(line).ok()?.checked_sub(1)?;

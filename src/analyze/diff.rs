@@ -25,9 +25,9 @@ use std::str::FromStr;
 
 use anyhow::{bail, Result};
 
-use crate::attribute::SiteId;
+use crate::analyze::attribute::SiteId;
+use crate::analyze::Report;
 use crate::model::Kind;
-use crate::report::Report;
 
 /// How the two profiles are made comparable (`--normalize`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -694,25 +694,16 @@ pub fn check(d: &Diff, rules: &[Rule]) -> Result<Gate> {
                 message: format!(
                     "--fail-on {}: {what} grew {rel} ({} -> {}, {}; {}σ noise band ±{})",
                     rule.text,
-                    crate::report::human_f(delta.base, &unit),
-                    crate::report::human_f(delta.new, &unit),
-                    signed(crate::report::human_f(delta.delta, &unit)),
+                    crate::units::human_f(delta.base, &unit),
+                    crate::units::human_f(delta.new, &unit),
+                    crate::units::signed(crate::units::human_f(delta.delta, &unit)),
                     k,
-                    crate::report::human_f(k * delta.stderr, &unit),
+                    crate::units::human_f(k * delta.stderr, &unit),
                 ),
             });
         }
     }
     Ok(gate)
-}
-
-/// `+` in front of a non-negative formatted amount.
-pub fn signed(s: String) -> String {
-    if s.starts_with('-') {
-        s
-    } else {
-        format!("+{s}")
-    }
 }
 
 /// The sum of several sites as one delta; None when no site matched.

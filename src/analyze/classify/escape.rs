@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 /// Escape-analysis messages by file and line.
 #[derive(Debug, Default, Clone)]
@@ -211,47 +211,6 @@ fn normalize(msg: &str) -> String {
         _ => m.trim_end_matches(':'),
     };
     m.to_string()
-}
-
-/// Loads `--escapes` inputs: a text file, or a `-json` DIR (every file under it).
-pub fn load(paths: &[std::path::PathBuf]) -> Result<EscapeIndex> {
-    let mut idx = EscapeIndex::default();
-    for p in paths {
-        if p.is_dir() {
-            let mut files = Vec::new();
-            collect_files(p, &mut files)?;
-            files.sort();
-            for f in files {
-                let text = std::fs::read_to_string(&f)
-                    .with_context(|| format!("{}: cannot read", f.display()))?;
-                idx.add_json(&text, &f.display().to_string())?;
-            }
-        } else {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read --escapes file", p.display()))?;
-            if text.trim_start().starts_with('{') {
-                idx.add_json(&text, &p.display().to_string())?;
-            } else {
-                idx.add_text(&text);
-            }
-        }
-    }
-    if idx.is_empty() {
-        bail!("--escapes: no escape-analysis diagnostics found (expected `go build -gcflags=-m=2` output or a -json=0,DIR directory)");
-    }
-    Ok(idx)
-}
-
-fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))? {
-        let p = e?.path();
-        if p.is_dir() {
-            collect_files(&p, out)?;
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

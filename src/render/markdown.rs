@@ -12,8 +12,9 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::{group, human, human_f, percent, relative, Report};
-use crate::diff::{signed, Diff, Status};
+use crate::analyze::diff::{Diff, Status};
+use crate::analyze::Report;
+use crate::units::{group, human, human_f, percent, relative, signed};
 
 /// `s` as literal Markdown text, safe in a paragraph, a list item and a table cell.
 pub fn escape(s: &str) -> String {
@@ -38,7 +39,24 @@ fn row(cells: &[String]) -> String {
     format!("| {} |", cells.join(" | "))
 }
 
-pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
+/// The Markdown format: a summary for a pull request.
+pub struct Markdown;
+
+impl super::Renderer for Markdown {
+    fn name(&self) -> &'static str {
+        "markdown"
+    }
+
+    fn report(&self, r: &Report, w: &mut dyn Write) -> Result<()> {
+        render(r, w)
+    }
+
+    fn diff(&self, d: &Diff, w: &mut dyn Write) -> Result<()> {
+        render_diff(d, w)
+    }
+}
+
+fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     let p = &r.profile;
     let unit = r.unit();
     writeln!(w, "### heapdoc: {}", escape(r.kind.describe()))?;
@@ -199,7 +217,7 @@ pub fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
             location(p.str(s.file), s.line)
         );
         match &c.site_cause[id.0 as usize] {
-            Some(sc) if sc.evidence == crate::classify::Evidence::None => {
+            Some(sc) if sc.evidence == crate::analyze::classify::Evidence::None => {
                 line.push_str(&format!(
                     ": {}, no evidence",
                     escape(&c.cause(sc.cause).name)
@@ -231,19 +249,15 @@ fn render_cost(r: &Report, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "#### Allocation rate")?;
         writeln!(w)?;
         if let (Some(secs), Some(b)) = (rt.seconds, rt.bytes_per_second) {
-            writeln!(
-                w,
-                "- over {secs:.2} s: **{}/s**",
-                super::human(b as i64, "bytes")
-            )?;
+            writeln!(w, "- over {secs:.2} s: **{}/s**", human(b as i64, "bytes"))?;
         }
         if let (Some(n), Some(b)) = (rt.requests, rt.bytes_per_request) {
             writeln!(
                 w,
                 "- per request ({} requests): **{}** ± {} (1σ sampling error)",
-                super::group(n as u64),
-                super::human(b as i64, "bytes"),
-                super::human((rt.bytes_stderr / n.max(1.0)) as i64, "bytes")
+                group(n as u64),
+                human(b as i64, "bytes"),
+                human((rt.bytes_stderr / n.max(1.0)) as i64, "bytes")
             )?;
         }
         writeln!(w)?;
@@ -268,7 +282,7 @@ fn render_cost(r: &Report, w: &mut dyn Write) -> Result<()> {
             "| {} | {:.2}% | {} |",
             escape(&r.classification.cause(*cause).name),
             pct(*est),
-            super::human(*measured, "nanoseconds")
+            human(*measured, "nanoseconds")
         )?;
     }
     writeln!(w)?;
@@ -302,7 +316,7 @@ fn status_mark(s: Status) -> &'static str {
 }
 
 /// The diff as a PR comment: totals, causes, the sites that changed, and the method.
-pub fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
+fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
     let unit = d.value_unit();
     let h = |v: f64| human_f(v, &unit);
     writeln!(w, "### heapdoc diff: {}", escape(&d.sample_index))?;
@@ -405,8 +419,10 @@ pub fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
     writeln!(w, "<summary>Method</summary>")?;
     writeln!(w)?;
     let norm = match d.normalize {
-        crate::diff::Normalize::Seconds => "per second of each profile's duration".to_string(),
-        crate::diff::Normalize::Total => {
+        crate::analyze::diff::Normalize::Seconds => {
+            "per second of each profile's duration".to_string()
+        }
+        crate::analyze::diff::Normalize::Total => {
             format!("NEW scaled by {:.4} to BASE's total", d.new.factor)
         }
         _ => d.normalize_none_reason().to_string(),

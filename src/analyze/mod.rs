@@ -1,0 +1,289 @@
+//! The analyses: attribution of samples to sites, classification into causes, and what is
+//! built on them (cost, diff, listing). Every result is a typed value ([`Report`],
+//! [`diff::Diff`], [`listing::Listing`]) that `render` formats; nothing here prints or formats
+//! prose for people except the notes' numbers (through [`crate::units`]).
+
+pub mod attribute;
+pub mod classify;
+pub mod cost;
+pub mod diff;
+pub mod listing;
+pub mod report;
+
+use anyhow::{bail, Result};
+
+use crate::evidence::ClassifyInputs;
+use crate::model::{Kind, Profile};
+use crate::units;
+use attribute::{top_order, AttributeOptions, Granularity};
+use classify::ClassifyOptions;
+
+pub use report::Report;
+
+/// A compiled regular expression that compares equal by its source text, so option structs
+/// holding one stay comparable (the bare-parse-equals-defaults test).
+#[derive(Clone, Debug)]
+pub struct Pattern(pub regex::Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl std::str::FromStr for Pattern {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        regex::Regex::new(s)
+            .map(Pattern)
+            .map_err(|e| e.to_string().replace('\n', " "))
+    }
+}
+
+/// Options of the analysis stages, built once from the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnalyzeOptions {
+    /// `--sample-index`: a sample type name (or pprof's numeric index); None picks the default.
+    pub sample_index: Option<String>,
+    /// `--top`: number of sites shown (0 = all).
+    pub top: usize,
+    pub granularity: Granularity,
+    /// `--focus`: keep only samples with a frame whose function or file matches.
+    pub focus: Option<Pattern>,
+    /// `--ignore`: drop samples with a frame whose function or file matches.
+    pub ignore: Option<Pattern>,
+    /// `--leaf-sites`: attribute to the leaf frame even when it is a runtime frame, exactly
+    /// like go tool pprof's flat (by default memory profiles skip leading runtime frames).
+    pub leaf_sites: bool,
+    pub classify: ClassifyOptions,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            sample_index: None,
+            top: 10,
+            granularity: Granularity::Lines,
+            focus: None,
+            ignore: None,
+            leaf_sites: false,
+            classify: ClassifyOptions::default(),
+        }
+    }
+}
+
+/// The sample type a report uses, and why when heapdoc chose it.
+pub fn choose_sample_index(
+    p: &Profile,
+    requested: Option<&str>,
+) -> Result<(usize, Option<String>)> {
+    let n = p.sample_types.len();
+    if n == 0 {
+        bail!("the profile has no sample types");
+    }
+    if let Some(name) = requested {
+        return match p.sample_type_index(name) {
+            Some(i) => Ok((i, None)),
+            None => {
+                let valid: Vec<&str> = (0..n).map(|i| p.sample_type_name(i)).collect();
+                bail!(
+                    "--sample-index {name:?} is not in this profile; valid: {}",
+                    valid.join(", ")
+                )
+            }
+        };
+    }
+    let kind = p.kind();
+    if matches!(kind, Kind::Heap | Kind::Allocs) {
+        if let Some(i) = p.sample_type_index("alloc_space") {
+            let why = match kind {
+                Kind::Heap => "heapdoc's default for Go heap profiles: GC pressure follows the allocation rate; go tool pprof shows inuse_space, use --sample-index=inuse_space for live memory",
+                _ => "the allocs profile's default: GC pressure follows the allocation rate",
+            };
+            return Ok((i, Some(why.to_string())));
+        }
+    }
+    if let Some(i) = p.default_sample_type {
+        return Ok((i, Some("the profile's default_sample_type".to_string())));
+    }
+    Ok((
+        n - 1,
+        (n > 1).then(|| "the last sample type, as go tool pprof chooses".to_string()),
+    ))
+}
+
+/// The object-count type paired with a space type (alloc_space -> alloc_objects).
+fn objects_index(p: &Profile, index: usize) -> Option<usize> {
+    let name = p.sample_type_name(index);
+    let paired = if let Some(prefix) = name.strip_suffix("_space") {
+        format!("{prefix}_objects")
+    } else if name == "space" {
+        "objects".to_string()
+    } else if name == "alloc_size" {
+        "alloc_samples".to_string()
+    } else {
+        return None;
+    };
+    p.sample_type_index(&paired)
+}
+
+/// Runs attribution and classification with the given evidence and assembles the report.
+pub fn analyze(
+    profile: Profile,
+    inputs: Vec<String>,
+    opts: &AnalyzeOptions,
+    evidence: &ClassifyInputs,
+) -> Result<Report> {
+    let (sample_index, sample_index_reason) =
+        choose_sample_index(&profile, opts.sample_index.as_deref())?;
+    let mut profile = profile;
+    let mut notes = Vec::new();
+    if opts.focus.is_some() || opts.ignore.is_some() {
+        let before = profile.totals();
+        let focus = opts
+            .focus
+            .as_ref()
+            .map(|re| profile.locations_matching(&re.0));
+        let ignore = opts
+            .ignore
+            .as_ref()
+            .map(|re| profile.locations_matching(&re.0));
+        // Decided once per distinct stack, then applied to the samples.
+        let stacks = &profile.samples;
+        let keep: Vec<bool> = (0..stacks.stack_count() as u32)
+            .map(|k| {
+                let stack = stacks.stack(k);
+                focus
+                    .as_ref()
+                    .is_none_or(|m| stack.iter().any(|l| m[l.0 as usize]))
+                    && ignore
+                        .as_ref()
+                        .is_none_or(|m| !stack.iter().any(|l| m[l.0 as usize]))
+            })
+            .collect();
+        profile.retain_samples(|s| keep[s.stack as usize]);
+        let after = profile.totals();
+        let flags: Vec<String> = [("--focus", &opts.focus), ("--ignore", &opts.ignore)]
+            .iter()
+            .filter_map(|(f, re)| re.as_ref().map(|re| format!("{f}={}", re.0.as_str())))
+            .collect();
+        let i = sample_index;
+        if before[i] != 0 {
+            notes.push(format!(
+                "{} kept {:.2}% of {} ({} of {})",
+                flags.join(" "),
+                units::percent(after[i], before[i]),
+                profile.sample_type_name(i),
+                units::human(after[i], profile.sample_type_unit(i)),
+                units::human(before[i], profile.sample_type_unit(i)),
+            ));
+        }
+    }
+    let kind = profile.kind();
+    let totals = profile.totals();
+    let attr_opts = AttributeOptions {
+        granularity: opts.granularity,
+        sample_index,
+        objects_index: if kind.is_memory() {
+            objects_index(&profile, sample_index)
+        } else {
+            None
+        },
+        skip_runtime: attribute::skips_runtime(kind) && !opts.leaf_sites,
+    };
+    // Attribution and classification share one pass over the stacks (issue 9).
+    let table = attribute::site_table(&profile, &attr_opts);
+    let classifier = classify::Classifier::new(
+        &profile,
+        &table.sites,
+        evidence.rules.clone(),
+        &opts.classify,
+        evidence.escapes.as_ref(),
+        evidence.lines(),
+    );
+    let (mut attribution, decided, locals) =
+        attribute::attribute_visiting(&profile, &attr_opts, table, &classifier);
+    let classification = classifier.finish(
+        &attribution,
+        decided,
+        locals,
+        sample_index,
+        attr_opts.objects_index,
+    );
+    let mut order = top_order(&profile, &attribution);
+    // Sites with nothing attributed (only on stacks as callers) are not allocation sites.
+    order.retain(|id| {
+        let s = &attribution.sites[id.0 as usize];
+        s.flat != 0 || s.samples > 0
+    });
+    let site_count = order.len();
+    if opts.top > 0 {
+        order.truncate(opts.top);
+    }
+    attribution.mark_inline(&profile, sample_index, &order);
+    if totals[sample_index] == 0 {
+        // Prefer a type in the same unit (inuse_space -> alloc_space).
+        let unit = profile.sample_type_unit(sample_index);
+        let nonzero = |i: &usize| totals[*i] != 0;
+        let other = (0..totals.len())
+            .filter(nonzero)
+            .find(|&i| profile.sample_type_unit(i) == unit)
+            .or_else(|| (0..totals.len()).find(nonzero));
+        if let Some(other) = other {
+            notes.push(format!(
+                "{} totals 0 (inuse values are 0 before the first GC); --sample-index={} shows {}",
+                profile.sample_type_name(sample_index),
+                profile.sample_type_name(other),
+                units::human(totals[other], profile.sample_type_unit(other))
+            ));
+        }
+    }
+    if attribution.unattributed != 0 {
+        notes.push(format!(
+            "{} is in samples without a stack and has no site",
+            units::human(
+                attribution.unattributed,
+                profile.sample_type_unit(sample_index)
+            )
+        ));
+    }
+    if !classification.ambiguous_paths.is_empty() {
+        notes.push(format!(
+            "escape analysis not joined for {} (matches several compiler files equally well; pass the right --escapes file)",
+            classification.ambiguous_paths.join(", ")
+        ));
+    }
+    let cpu =
+        (kind == Kind::Cpu).then(|| attribute::cpu_costs(&profile, &attribution, sample_index));
+    // The shown sites' source lines are read now, so rendering reads no files.
+    let site_lines = match evidence.lines() {
+        Some(src) => order
+            .iter()
+            .filter_map(|&id| {
+                let s = &attribution.sites[id.0 as usize];
+                let text = src.line(profile.str(s.file), s.line)?;
+                Some((id, text))
+            })
+            .collect(),
+        None => Default::default(),
+    };
+    Ok(Report {
+        cost: None,
+        rates: None,
+        site_lines,
+        cpu,
+        classification,
+        kind,
+        sample_index,
+        sample_index_reason,
+        totals,
+        attribution,
+        top: order,
+        site_count,
+        notes,
+        inputs,
+        profile,
+    })
+}
