@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::analyze::classify::{EscapeIndex, LineSource, RuleSet};
+use crate::analyze::classify::{ClassifyInputs, EscapeIndex, LineSource, RuleSet};
 
 /// Where the evidence comes from: plain options, built by the binary from its flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,31 +20,6 @@ pub struct EvidenceOptions {
     pub explain: Option<PathBuf>,
     /// Directories holding the profiled program's source.
     pub source_roots: Vec<PathBuf>,
-}
-
-/// The loaded evidence the classifier consults.
-#[derive(Clone)]
-pub struct ClassifyInputs {
-    pub rules: RuleSet,
-    pub escapes: Option<EscapeIndex>,
-    pub sources: Option<SourceRoot>,
-}
-
-impl Default for ClassifyInputs {
-    fn default() -> Self {
-        ClassifyInputs {
-            rules: RuleSet::builtin(),
-            escapes: None,
-            sources: None,
-        }
-    }
-}
-
-impl ClassifyInputs {
-    /// The source tree as the classifier's view of it.
-    pub fn lines(&self) -> Option<&dyn LineSource> {
-        self.sources.as_ref().map(|s| s as &dyn LineSource)
-    }
 }
 
 /// Loads the evidence named by `opts`: reads the rules and escape files, runs `--explain`'s
@@ -77,7 +52,7 @@ pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
     } else {
         // Library frames' files too: the Go toolchain's and the module cache's sources.
         roots.extend(go_roots());
-        Some(SourceRoot::new(roots)?)
+        Some(std::sync::Arc::new(SourceRoot::new(roots)?) as std::sync::Arc<dyn LineSource>)
     };
     Ok(ClassifyInputs {
         rules,

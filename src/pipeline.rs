@@ -4,9 +4,9 @@
 
 use anyhow::{bail, Context, Result};
 
+use crate::analyze::classify::ClassifyInputs;
 use crate::analyze::{self, cost, AnalyzeOptions, Report};
 use crate::decode::DecodeOptions;
-use crate::evidence::ClassifyInputs;
 use crate::model::{self, Kind};
 use crate::source::http::FetchOptions;
 use crate::source::load;

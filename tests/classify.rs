@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use heapdoc::analyze::classify::ClassifyInputs as Evidence;
 use heapdoc::analyze::classify::RuleSet;
 use heapdoc::analyze::AnalyzeOptions;
 use heapdoc::decode::DecodeOptions;
-use heapdoc::evidence::ClassifyInputs as Evidence;
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -63,7 +63,9 @@ fn bytes_by_cause(program: &str, function: &str, with: With) -> BTreeMap<String,
         sources: None,
     };
     if with != With::Profile {
-        ev.sources = Some(heapdoc::evidence::SourceRoot::new(vec![samples().join("src")]).unwrap());
+        ev.sources = Some(std::sync::Arc::new(
+            heapdoc::evidence::SourceRoot::new(vec![samples().join("src")]).unwrap(),
+        ));
     }
     if with == With::Escapes {
         ev.escapes = Some(

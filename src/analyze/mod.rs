@@ -12,11 +12,10 @@ pub mod report;
 
 use anyhow::{bail, Result};
 
-use crate::evidence::ClassifyInputs;
 use crate::model::{Kind, Profile};
 use crate::units;
 use attribute::{top_order, AttributeOptions, Granularity};
-use classify::ClassifyOptions;
+use classify::{ClassifyInputs, ClassifyOptions};
 
 pub use report::Report;
 

@@ -28,6 +28,32 @@ pub use rules::{Cause, RuleSet};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CauseId(pub u16);
 
+/// The evidence the classifier consults besides the profile, loaded by `crate::evidence`.
+#[derive(Clone)]
+pub struct ClassifyInputs {
+    pub rules: RuleSet,
+    pub escapes: Option<EscapeIndex>,
+    /// The source tree (`--source-root`, `--explain`, GOROOT, the module cache).
+    pub sources: Option<std::sync::Arc<dyn LineSource>>,
+}
+
+impl Default for ClassifyInputs {
+    fn default() -> Self {
+        ClassifyInputs {
+            rules: RuleSet::builtin(),
+            escapes: None,
+            sources: None,
+        }
+    }
+}
+
+impl ClassifyInputs {
+    /// The source tree as the classifier's view of it.
+    pub fn lines(&self) -> Option<&dyn LineSource> {
+        self.sources.as_deref()
+    }
+}
+
 /// Source of the text of a line of a profile's source file (see `source::SourceRoot`).
 pub trait LineSource: Sync {
     /// The text of `line` (1-based) of the file the profile calls `path`, if found.
