@@ -175,3 +175,52 @@ fn markdown_shows_the_same_figures() {
     );
     assert!(md.contains(&row), "missing {row} in\n{md}");
 }
+
+/// A display option never changes a computed number: the CPU profile is joined to the heap
+/// profile on (function, file, line), not on display names whose `(inline)` marks depend on
+/// which sites `--top` shows (issue 15; it moved 50 ms of direct allocation CPU).
+#[test]
+fn cost_estimate_does_not_depend_on_top() {
+    let s = "samples/profiles/go1.27/stringbuild";
+    let cost = |top: &str| {
+        let r = common::json_ok(&[
+            "--format".to_string(),
+            "json".into(),
+            "--top".into(),
+            top.into(),
+            format!("{s}.allocs.default.pb.gz"),
+            "--cpu".into(),
+            format!("{s}.cpu.pb.gz"),
+        ]);
+        let sites: std::collections::BTreeMap<String, (f64, i64)> = r["cost"]["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                let name = x["name"].as_str().unwrap();
+                let name = name
+                    .trim_end_matches(" (inline)")
+                    .trim_end_matches(" (partial-inline)");
+                (
+                    name.to_string(),
+                    (
+                        x["estimated_cpu"].as_f64().unwrap(),
+                        x["direct_alloc_cpu"].as_i64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        sites
+    };
+    let (ten, all) = (cost("10"), cost("0"));
+    assert!(!all.is_empty());
+    assert_eq!(ten, all);
+    // The inlined builder call keeps its directly measured allocation CPU.
+    let direct: i64 = all.values().map(|v| v.1).sum();
+    assert!(direct > 0, "{all:?}");
+    assert!(
+        all.iter()
+            .any(|(k, v)| k.starts_with("strings.(*Builder).WriteString") && v.1 > 0),
+        "{all:?}"
+    );
+}

@@ -68,6 +68,30 @@ pub struct Site {
     pub inline: Inline,
 }
 
+/// A site's identity across profiles: its function, file and line as strings. Joins between
+/// two profiles (a heap and a CPU profile, the two sides of a diff) use it, never a display
+/// name, whose `(inline)` marks depend on which sites are shown (issue 15).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteKey {
+    /// The function name, `<unknown>` when unsymbolized.
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+}
+
+impl SiteKey {
+    pub fn of(p: &Profile, s: &Site) -> SiteKey {
+        SiteKey {
+            function: match p.str(s.name) {
+                "" => "<unknown>".to_string(),
+                f => f.to_string(),
+            },
+            file: p.str(s.file).to_string(),
+            line: s.line,
+        }
+    }
+}
+
 /// Whether a site is reached through inlined calls (pprof marks these in `-top` output).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Inline {

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use crate::analyze::attribute::{display_name, CpuCosts, SiteId};
+use crate::analyze::attribute::{CpuCosts, SiteId, SiteKey};
 use crate::analyze::classify::CauseId;
 use crate::analyze::Report;
 
@@ -55,11 +55,11 @@ pub fn estimate(heap: &Report, cpu: &Report) -> Option<Cost> {
         .iter()
         .map(|s| s.flat.max(0) as f64)
         .sum();
-    // CPU allocation time by printable site name.
-    let mut direct_by_name: HashMap<String, i64> = HashMap::new();
+    // CPU allocation time by site key (function, file, line).
+    let mut direct_by_key: HashMap<SiteKey, i64> = HashMap::new();
     for (site, _, v) in &costs.by_site {
-        *direct_by_name
-            .entry(display_name(
+        *direct_by_key
+            .entry(SiteKey::of(
                 &cpu.profile,
                 &cpu.attribution.sites[site.0 as usize],
             ))
@@ -71,7 +71,7 @@ pub fn estimate(heap: &Report, cpu: &Report) -> Option<Cost> {
         if s.flat == 0 {
             continue;
         }
-        if let Some(v) = direct_by_name.remove(&display_name(&heap.profile, s)) {
+        if let Some(v) = direct_by_key.remove(&SiteKey::of(&heap.profile, s)) {
             direct[i] = v;
             matched += v;
         }

@@ -25,7 +25,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Result};
 
-use crate::analyze::attribute::SiteId;
+use crate::analyze::attribute::{SiteId, SiteKey};
 use crate::analyze::Report;
 use crate::model::Kind;
 
@@ -311,8 +311,6 @@ struct Acc {
     var: f64,
 }
 
-type SiteKey = (String, String, i64);
-
 /// Per cause and per site sums of one report, and each site's dominant cause.
 struct Sums {
     total: Acc,
@@ -363,12 +361,7 @@ fn sums(r: &Report) -> Sums {
         if acc.value == 0.0 && acc.var == 0.0 {
             continue;
         }
-        let s = &a.sites[id];
-        let function = match p.str(s.name) {
-            "" => "<unknown>".to_string(),
-            f => f.to_string(),
-        };
-        let key = (function, p.str(s.file).to_string(), s.line);
+        let key = SiteKey::of(p, &a.sites[id]);
         let cause = c.site_cause[id].as_ref().map_or_else(
             || "unclassified".to_string(),
             |sc| c.cause(sc.cause).name.clone(),
@@ -459,9 +452,9 @@ pub fn diff(base: &Report, new: &Report, opts: &DiffOptions) -> Result<Diff> {
             let (b, n) = (sb.sites.get(key), sn.sites.get(key));
             let d = delta(b.map(|e| &e.0), n.map(|e| &e.0));
             SiteDelta {
-                function: key.0.clone(),
-                file: key.1.clone(),
-                line: key.2,
+                function: key.function.clone(),
+                file: key.file.clone(),
+                line: key.line,
                 cause: n.or(b).map(|e| e.1.clone()).unwrap_or_default(),
                 status: Status::of(&d, b.is_some(), n.is_some()),
                 delta: d,
