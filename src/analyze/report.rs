@@ -54,19 +54,19 @@ impl Report {
         self.totals[self.sample_index]
     }
 
-    /// The value percentages are taken of: the total without the profiler's own allocations
-    /// (shown apart, issue 4).
+    /// The value percentages are taken of: the total without the causes the rules leave out
+    /// of shares (`in_shares = false`: the profiler's own allocations, shown apart, issue 4).
     pub fn share_base(&self) -> i64 {
         let c = &self.classification;
-        let profiler = c
-            .rules
-            .find("profiler-overhead")
-            .map_or(0, |id| c.totals[id.0 as usize].value);
-        self.total() - profiler
+        let excluded: i64 = (0..c.rules.causes.len())
+            .filter(|&i| !c.rules.causes[i].in_shares)
+            .map(|i| c.totals[i].value)
+            .sum();
+        self.total() - excluded
     }
 
     /// Whether a cause is left out of percentages.
     pub fn is_excluded(&self, id: CauseId) -> bool {
-        self.classification.cause(id).name == "profiler-overhead"
+        !self.classification.cause(id).in_shares
     }
 }

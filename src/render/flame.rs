@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use inferno::flamegraph::color::{BackgroundColor, Color, PaletteMap};
 use inferno::flamegraph::{self, Direction};
 
-use crate::analyze::classify::CauseId;
+use crate::analyze::classify::{Cause, CauseId};
 use crate::analyze::Report;
 use crate::model::{LocId, Profile};
 use crate::units::human;
@@ -56,33 +56,8 @@ impl Default for FlameOptions {
 /// Fill of every non-leaf (caller) frame.
 pub const NEUTRAL: (u8, u8, u8) = (0xdc, 0xdc, 0xdc);
 
-/// A fixed color per built-in cause, so the same cause looks the same in every graph.
-const CAUSE_COLORS: &[(&str, (u8, u8, u8))] = &[
-    ("json", (0xe6, 0x55, 0x0d)),
-    ("fmt", (0xfd, 0x8d, 0x3c)),
-    ("logging", (0xfd, 0xae, 0x6b)),
-    ("interface-conversion", (0xd6, 0x27, 0x28)),
-    ("closure", (0x94, 0x67, 0xbd)),
-    ("goroutine", (0xc5, 0xb0, 0xd5)),
-    ("slice-growth", (0x1f, 0x77, 0xb4)),
-    ("slice-allocation", (0x6b, 0xae, 0xd6)),
-    ("map-growth", (0x17, 0xbe, 0xcf)),
-    ("string-building", (0x2c, 0xa0, 0x2c)),
-    ("byte-string-conversion", (0x98, 0xdf, 0x8a)),
-    ("reflection", (0xe3, 0x77, 0xc2)),
-    ("regexp", (0xf7, 0xb6, 0xd2)),
-    ("compression", (0x8c, 0x56, 0x4b)),
-    ("protobuf", (0xc4, 0x9c, 0x94)),
-    ("context-and-timers", (0xbc, 0xbd, 0x22)),
-    ("io-buffers", (0xdb, 0xdb, 0x8d)),
-    ("pointer-escape", (0xff, 0x98, 0x96)),
-    // Mid grey: apart from the light grey callers, still readable under inferno's black text.
-    ("profiler-overhead", (0xa0, 0xa0, 0xa0)),
-    ("runtime", (0xae, 0xc7, 0xe8)),
-    ("unclassified", (0xff, 0xd9, 0x2f)),
-];
-
-/// Colors for causes from user rules, picked by a stable hash of the name.
+/// Colors for causes whose rules give none (`color` in rules.toml), picked by a stable hash of
+/// the name.
 const EXTRA_COLORS: &[(u8, u8, u8)] = &[
     (0x66, 0xc2, 0xa5),
     (0x8d, 0xa0, 0xcb),
@@ -94,11 +69,12 @@ const EXTRA_COLORS: &[(u8, u8, u8)] = &[
     (0xda, 0xa5, 0x20),
 ];
 
-/// The fill color of a cause: fixed for built-in causes, FNV-1a-hashed otherwise.
-pub fn cause_color(name: &str) -> (u8, u8, u8) {
-    if let Some((_, c)) = CAUSE_COLORS.iter().find(|(n, _)| *n == name) {
-        return *c;
-    }
+/// The fill color of a cause: its rules' `color`, else picked by an FNV-1a hash of its name.
+pub fn cause_color(cause: &Cause) -> (u8, u8, u8) {
+    cause.color.unwrap_or_else(|| hashed_color(&cause.name))
+}
+
+fn hashed_color(name: &str) -> (u8, u8, u8) {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= u64::from(b);
@@ -487,7 +463,7 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
     for id in c.cause_order() {
         let name = &c.cause(id).name;
         let sfx = suffix(name);
-        let color = cause_color(name);
+        let color = cause_color(c.cause(id));
         let mut used = false;
         for (stack, _) in &lines {
             if stack.ends_with(&sfx) {
@@ -741,9 +717,17 @@ mod tests {
     }
 
     #[test]
-    fn colors_are_fixed() {
-        assert_eq!(cause_color("json"), (0xe6, 0x55, 0x0d));
-        assert_eq!(cause_color("my-cause"), cause_color("my-cause"));
+    fn colors_come_from_the_rules() {
+        let rules = crate::analyze::classify::RuleSet::builtin();
+        let json = &rules.causes[rules.find("json").unwrap().0 as usize];
+        assert_eq!(cause_color(json), (0xe6, 0x55, 0x0d));
+        // Every built-in cause has its own color.
+        let mut seen = std::collections::HashSet::new();
+        for c in &rules.causes {
+            assert!(c.color.is_some(), "{} has no color", c.name);
+            assert!(seen.insert(cause_color(c)), "{} shares a color", c.name);
+        }
+        assert_eq!(hashed_color("my-cause"), hashed_color("my-cause"));
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub struct Cause {
     pub name: String,
     pub description: String,
     pub advice: String,
+    /// Fill color in flame graphs; None picks one by hashing the name.
+    pub color: Option<(u8, u8, u8)>,
+    /// Whether the cause counts in percentages (false: the profiler's own allocations).
+    pub in_shares: bool,
 }
 
 /// One compiled rule: a cause and the evidence patterns that select it.
@@ -54,6 +58,24 @@ struct CauseDef {
     name: String,
     description: String,
     advice: String,
+    #[serde(default)]
+    color: Option<String>,
+    #[serde(default = "yes")]
+    in_shares: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `#rrggbb` as RGB.
+fn parse_color(s: &str) -> Option<(u8, u8, u8)> {
+    let h = s.strip_prefix('#')?;
+    if h.len() != 6 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
+    Some((byte(0)?, byte(2)?, byte(4)?))
 }
 
 #[derive(Deserialize)]
@@ -116,10 +138,18 @@ impl RuleSet {
                 if c.name.trim().is_empty() {
                     bail!("a cause has an empty name");
                 }
+                let color = match &c.color {
+                    Some(s) => Some(parse_color(s).ok_or_else(|| {
+                        anyhow!("cause {:?}: color {s:?} is not #rrggbb", c.name)
+                    })?),
+                    None => None,
+                };
                 let cause = Cause {
                     name: c.name.clone(),
                     description: c.description.clone(),
                     advice: c.advice.clone(),
+                    color,
+                    in_shares: c.in_shares,
                 };
                 match set.causes.iter_mut().find(|x| x.name == c.name) {
                     Some(existing) => *existing = cause,
@@ -294,6 +324,24 @@ mod tests {
             r.find("logging").unwrap()
         );
         assert_eq!(r.match_stack("main.handle"), None);
+    }
+
+    #[test]
+    fn causes_carry_color_and_share_flags() {
+        let r = RuleSet::builtin();
+        let cause = |r: &RuleSet, n: &str| r.causes[r.find(n).unwrap().0 as usize].clone();
+        assert!(!cause(&r, "profiler-overhead").in_shares);
+        assert!(cause(&r, "json").in_shares);
+        assert_eq!(cause(&r, "json").color, Some((0xe6, 0x55, 0x0d)));
+        let user = "[[cause]]\nname = \"acme-log\"\ndescription = \"d\"\nadvice = \"a\"\ncolor = \"#010203\"\nin_shares = false\n";
+        let r = RuleSet::with_user(user, "acme.toml").unwrap();
+        assert_eq!(cause(&r, "acme-log").color, Some((1, 2, 3)));
+        assert!(!cause(&r, "acme-log").in_shares);
+        let bad = user.replace("#010203", "red");
+        let e = RuleSet::with_user(&bad, "acme.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not #rrggbb"), "{e}");
     }
 
     #[test]
