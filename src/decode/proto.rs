@@ -654,6 +654,18 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// A batch sized for a full load up front, so a new batch does not reallocate its way up
+    /// (the threaded decoder makes a fixed number of them).
+    fn full_size() -> Batch {
+        Batch {
+            items: Vec::with_capacity(Framer::<std::io::Empty>::BATCH_ITEMS),
+            bytes: Vec::with_capacity(Framer::<std::io::Empty>::BATCH_BYTES + (4 << 10)),
+            // Go heap profiles carry four values per sample.
+            values: Vec::with_capacity(Framer::<std::io::Empty>::BATCH_ITEMS * 4),
+            ..Batch::default()
+        }
+    }
+
     fn clear(&mut self) {
         self.items.clear();
         self.bytes.clear();
@@ -1023,11 +1035,27 @@ pub fn decode_stream<R: std::io::Read + Send>(
     }
     use std::sync::mpsc::sync_channel;
     const IN_FLIGHT: usize = 4;
+    // At most BATCHES batches ever exist, and the recycling channel holds them all, so no
+    // batch is dropped and made again however the two threads are timed: the allocations do
+    // not grow with the input (tests/alloc_count.rs).
+    const BATCHES: usize = IN_FLIGHT + 2;
     let (full_tx, full_rx) = sync_channel::<Batch>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT + 2);
+    let (empty_tx, empty_rx) = sync_channel::<Batch>(BATCHES);
     std::thread::scope(|scope| {
+        let mut made = 0;
         scope.spawn(move || loop {
-            let mut batch = empty_rx.try_recv().unwrap_or_default();
+            let mut batch = match empty_rx.try_recv() {
+                Ok(b) => b,
+                Err(_) if made < BATCHES => {
+                    made += 1;
+                    Batch::full_size()
+                }
+                // Every batch is in flight: wait for one back (Err: the consumer is gone).
+                Err(_) => match empty_rx.recv() {
+                    Ok(b) => b,
+                    Err(_) => return,
+                },
+            };
             let more = framer.next_batch(&mut batch);
             // Stops when the consumer has stopped listening, or after the last batch.
             if full_tx.send(batch).is_err() || !more {
@@ -1098,11 +1126,15 @@ fn consume(
     // A corrupt gzip stream is reported as such even when the protobuf broke first: read the
     // framer's batches to its end for the decompressor's verdict.
     loop {
-        match next().map(|b| b.end) {
-            None | Some(Some(Ok(()))) => return Err(StreamError::Proto(failed)),
-            Some(Some(Err(StreamError::Input(e)))) => return Err(StreamError::Input(e)),
-            Some(Some(Err(_))) => return Err(StreamError::Proto(failed)),
-            Some(None) => {}
+        let Some(mut batch) = next() else {
+            return Err(StreamError::Proto(failed));
+        };
+        match batch.end.take() {
+            Some(Ok(())) => return Err(StreamError::Proto(failed)),
+            Some(Err(StreamError::Input(e))) => return Err(StreamError::Input(e)),
+            Some(Err(_)) => return Err(StreamError::Proto(failed)),
+            // Given back, so a framer waiting for a free batch goes on to the stream's end.
+            None => recycle(batch),
         }
     }
 }
@@ -1129,6 +1161,7 @@ pub struct Framer<R: std::io::Read> {
 
 impl<R: std::io::Read> Framer<R> {
     const BATCH_BYTES: usize = 256 << 10;
+    const BATCH_ITEMS: usize = 4096;
 
     fn new(st: Stream<R>, limits: Limits) -> Framer<R> {
         Framer {
@@ -1148,7 +1181,7 @@ impl<R: std::io::Read> Framer<R> {
             return false;
         }
         let end = loop {
-            if batch.bytes.len() >= Self::BATCH_BYTES || batch.items.len() >= 4096 {
+            if batch.bytes.len() >= Self::BATCH_BYTES || batch.items.len() >= Self::BATCH_ITEMS {
                 return true;
             }
             match self.field(batch) {
