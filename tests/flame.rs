@@ -238,14 +238,7 @@ fn golden_svgs_for_the_samples() {
             !text.contains("onclick"),
             "{name}: --no-javascript left event handlers"
         );
-        let path = root.join("tests/data/golden").join(name);
-        if std::env::var_os("HEAPDOC_BLESS").is_some() {
-            std::fs::write(&path, &text).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("{name}: run with HEAPDOC_BLESS=1"));
-        assert!(want == text, "{name} differs from its golden file");
+        common::golden(name, text.as_bytes());
     }
 }
 

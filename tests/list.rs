@@ -1,6 +1,8 @@
 //! `heapdoc list` golden files on the samples: the annotated source with each line's
 //! allocation, cause and compiler reason. Re-bless with `HEAPDOC_BLESS=1 cargo test --test list`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -21,18 +23,7 @@ fn golden(name: &str, args: &[&str]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let path = root().join("tests/data/golden").join(name);
-    if std::env::var_os("HEAPDOC_BLESS").is_some() {
-        std::fs::write(&path, &out.stdout).unwrap();
-        return;
-    }
-    let want = std::fs::read(&path)
-        .unwrap_or_else(|_| panic!("{} missing: run with HEAPDOC_BLESS=1", path.display()));
-    assert!(
-        want == out.stdout,
-        "{name} differs from the golden file:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::golden(name, &out.stdout);
 }
 
 #[test]

@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use assert_cmd::Command;
 use heapdoc::render::json::{JsonDiff, JsonReport};
 use heapdoc::render::{Format, RenderOptions};
@@ -54,27 +52,6 @@ fn render_diff(d: &heapdoc::analyze::diff::Diff, format: Format) -> Vec<u8> {
     out
 }
 
-/// Compares `got` with the golden file byte for byte, or rewrites it with HEAPDOC_BLESS=1.
-fn golden(name: &str, got: &[u8]) {
-    let path = PathBuf::from("tests/data/golden").join(name);
-    if std::env::var_os("HEAPDOC_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with HEAPDOC_BLESS=1", path.display()));
-    if want != got {
-        let mut actual = path.clone().into_os_string();
-        actual.push(".actual");
-        let _ = std::fs::write(&actual, got);
-        panic!(
-            "{} differs from the output (written next to it as .actual); HEAPDOC_BLESS=1 re-blesses",
-            path.display()
-        );
-    }
-}
-
 const FORMATS: [(Format, &str); 3] = [
     (Format::Text, "txt"),
     (Format::Json, "json"),
@@ -92,7 +69,7 @@ fn golden_reports() {
             // A second analysis of the same input renders the same bytes.
             let again = render(&report(&[sample(name)]), format);
             assert!(out == again, "{name} {ext}: two runs differ");
-            golden(&format!("{name}.{ext}"), &out);
+            common::golden(&format!("{name}.{ext}"), &out);
         }
     }
 }
@@ -113,7 +90,7 @@ fn golden_diffs() {
             format,
         );
         assert!(out == again, "diff {ext}: two runs differ");
-        golden(&format!("service.rate1.diff.{ext}"), &out);
+        common::golden(&format!("service.rate1.diff.{ext}"), &out);
     }
 }
 

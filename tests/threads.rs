@@ -19,28 +19,31 @@ fn run(threads: &str, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-fn same_on_any_thread_count(profile: &str) {
-    let outputs: [&[&str]; 4] = [
-        &["--top", "0", profile],
-        &["--format", "json", "--top", "0", profile],
-        &[
+/// The outputs compared: every format, at both granularities, and the flame graph.
+fn outputs(profile: &str) -> [Vec<&str>; 4] {
+    [
+        vec!["--top", "0", profile],
+        vec!["--format", "json", "--top", "0", profile],
+        vec![
             "--format",
             "markdown",
             "--granularity",
             "functions",
             profile,
         ],
-        &["flame", profile],
-    ];
-    for args in outputs {
-        let one = run("1", args);
-        assert!(!one.is_empty());
-        for threads in ["2", "3", "7"] {
-            assert!(
-                run(threads, args) == one,
-                "{profile}: heapdoc {args:?} differs between 1 and {threads} threads"
-            );
-        }
+        vec!["flame", profile],
+    ]
+}
+
+fn same_on_any_thread_count(profile: &str, args: &[&str]) {
+    let one = run("1", args);
+    assert!(!one.is_empty());
+    // 2: the split in halves; 7: more threads than cores and uneven ranges.
+    for threads in ["2", "7"] {
+        assert!(
+            run(threads, args) == one,
+            "{profile}: heapdoc {args:?} differs between 1 and {threads} threads"
+        );
     }
 }
 
@@ -51,16 +54,40 @@ fn real_profiles_give_the_same_report_on_any_thread_count() {
         "samples/profiles/go1.27/service.allocs.rate1.pb.gz",
         "samples/profiles/go1.27/service.cpu.window.pb.gz",
     ] {
-        same_on_any_thread_count(&format!("{root}/{rel}"));
+        let profile = format!("{root}/{rel}");
+        for args in outputs(&profile) {
+            same_on_any_thread_count(&profile, &args);
+        }
     }
 }
 
-#[test]
-fn a_large_profile_gives_the_same_report_on_any_thread_count() {
-    // Large enough that the default split uses every core as well.
+/// One output of a profile large enough that the default split uses every core as well;
+/// one test per output keeps each test short.
+fn large_profile_output(which: usize) {
     let raw = heapdoc_synth::synthesize(&heapdoc_synth::Shape::bigheap(120_000));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.pb.gz");
     std::fs::write(&path, heapdoc_synth::gzip(&raw)).unwrap();
-    same_on_any_thread_count(path.to_str().unwrap());
+    let profile = path.to_str().unwrap();
+    same_on_any_thread_count(profile, &outputs(profile)[which]);
+}
+
+#[test]
+fn a_large_profile_gives_the_same_text_report_on_any_thread_count() {
+    large_profile_output(0);
+}
+
+#[test]
+fn a_large_profile_gives_the_same_json_on_any_thread_count() {
+    large_profile_output(1);
+}
+
+#[test]
+fn a_large_profile_gives_the_same_markdown_on_any_thread_count() {
+    large_profile_output(2);
+}
+
+#[test]
+fn a_large_profile_gives_the_same_flame_graph_on_any_thread_count() {
+    large_profile_output(3);
 }

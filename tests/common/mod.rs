@@ -332,3 +332,28 @@ pub fn named_heap_profile(names: &[&str], file: &str, full_stack: bool) -> Vec<u
     }
     .encode_to_vec()
 }
+
+/// Compares `got` with the golden file `tests/data/golden/NAME` byte for byte, or rewrites it
+/// with `HEAPDOC_BLESS=1`. On a difference the output is written to
+/// `target/golden-actual/NAME` (never next to the golden file) for a diff.
+pub fn golden(name: &str, got: &[u8]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("tests/data/golden").join(name);
+    if std::env::var_os("HEAPDOC_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with HEAPDOC_BLESS=1", path.display()));
+    if want != got {
+        let actual = root.join("target/golden-actual").join(name);
+        let _ = std::fs::create_dir_all(actual.parent().unwrap());
+        let _ = std::fs::write(&actual, got);
+        panic!(
+            "{} differs from the output (written to {}); HEAPDOC_BLESS=1 re-blesses",
+            path.display(),
+            actual.display()
+        );
+    }
+}
