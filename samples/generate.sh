@@ -6,6 +6,8 @@
 #   samples/generate.sh goroutine json  # only these programs (other files stay)
 #   KINDS=default samples/generate.sh   # only the default-rate runs
 #   GO_TOOLCHAINS="go" samples/generate.sh   # only the one on PATH
+#   samples/generate.sh mixed           # the mixed sample, its variant measurements and
+#                                       # truth/mixed/ (tools/mixedtruth.py)
 #
 # Toolchains: $GO_TOOLCHAINS, a space-separated list of go binaries
 # (default: "go /usr/lib/go-1.19/bin/go"; Debian's golang-go package provides
@@ -95,6 +97,11 @@ for GO in $GO_TOOLCHAINS; do
       fi
     else
       if has rate1; then rate1 "./$p" -out "$prof"; fi
+      if [ "$p" = mixed ] && has rate1; then
+        # The variants of every mixed line, measured in one process (truth/mixed/README.md).
+        rate1 env MIXED_MEASURE="$WORK/$label/mixed.measure.json" ./mixed
+        python3 "$SAMPLES/tools/mixedtruth.py" "$SAMPLES" measure "$label" "$WORK/$label/mixed.measure.json"
+      fi
       if has default; then (cd "$bin" && "./$p" -scale "$DEFAULT_SCALE" -out "$prof"); fi
       if has cpu; then (cd "$bin" && "./$p" -mode cpu -duration "$CPU_DURATION" -out "$prof"); fi
     fi
@@ -109,4 +116,6 @@ done
 # Truth files and manifest.json (needs go tool pprof and python3).
 PPROF_GO="$PPROF_GO" python3 "$SAMPLES/tools/truth.py" "$SAMPLES"
 python3 "$SAMPLES/tools/manifest.py" "$SAMPLES"
+# Per-expression truth of the mixed sample, from the committed measurements and profiles.
+PPROF_GO="$PPROF_GO" python3 "$SAMPLES/tools/mixedtruth.py" "$SAMPLES" build
 echo "done: $(du -sh "$SAMPLES" | cut -f1) in $SAMPLES"

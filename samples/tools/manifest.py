@@ -114,7 +114,9 @@ def observe(prof, fn, spec):
 
 def main(samples):
     spec = json.load(open(os.path.join(samples, 'tools', 'spec.json')))
-    labels = sorted(os.listdir(os.path.join(samples, 'profiles')), key=ver_tuple, reverse=True)
+    # profiles/<goX.Y>/ only (profiles/stdlib/ is samples/stdlib.sh's)
+    labels = sorted((l for l in os.listdir(os.path.join(samples, 'profiles')) if re.match(r'go\d+\.\d+$', l)),
+                    key=ver_tuple, reverse=True)
     go_versions = {}
     profiles = []
     sidecars = {}

@@ -13,7 +13,7 @@ profile written just before them (only the default sample type differs and
 rows whose counts are all zero), so they get no truth files; their exact
 totals are in manifest.json.
 """
-import os, subprocess, sys
+import os, re, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pprofraw
@@ -36,7 +36,7 @@ def wants_truth(name):
 
 
 def main(samples):
-    for label in sorted(os.listdir(os.path.join(samples, 'profiles'))):
+    for label in sorted(l for l in os.listdir(os.path.join(samples, 'profiles')) if re.match(r'go\d+\.\d+$', l)):
         pdir = os.path.join(samples, 'profiles', label)
         tdir = os.path.join(samples, 'truth', label)
         os.makedirs(tdir, exist_ok=True)
