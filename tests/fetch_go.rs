@@ -57,9 +57,11 @@ fn fetches_heap_allocs_and_cpu_from_a_real_go_service() {
         String::from_utf8_lossy(&build.stderr)
     );
     let addr = format!("127.0.0.1:{}", free_port());
-    // Bounded background load on loopback only (the service's own -load-* flags).
+    // Bounded background load on loopback only (the service's own -load-* flags): enough
+    // requests that a 2-second CPU profile at 100 Hz holds samples even on a loaded machine
+    // (at 50 requests/s a CI run once caught none), and bounded to about 60 s.
     let child = Process::new(&bin)
-        .args(["-serve", &addr, "-load-rps", "50", "-load-max", "2000"])
+        .args(["-serve", &addr, "-load-rps", "500", "-load-max", "30000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
