@@ -50,14 +50,25 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             output::emit(None, &buf)?;
             return Ok(ExitCode::SUCCESS);
         }
-        Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
-            output::emit(None, &buf)?;
+        Some(Command::Man { dir }) => {
+            match dir {
+                Some(dir) => man_pages(dir)?,
+                None => {
+                    let cmd = man_command();
+                    clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+                    for sub in cmd.get_subcommands() {
+                        let name = format!("heapdoc-{}", sub.get_name());
+                        let sub = sub.clone().name(name.clone()).bin_name(name);
+                        clap_mangen::Man::new(sub).render(&mut buf)?;
+                    }
+                    output::emit(None, &buf)?;
+                }
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Flame(cmd)) => {
             let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request(), &evidence)?;
+            let report = pipeline::report(&cmd.request()?, &evidence)?;
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
                 flame::write_folded(&report, &opts, &mut buf)?;
@@ -68,7 +79,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::List(cmd)) => {
             let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request(), &evidence)?;
+            let report = pipeline::report(&cmd.request()?, &evidence)?;
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
                 anyhow::bail!(
@@ -82,7 +93,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         None => {
             let cmd = &cli.report;
             let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request(), &evidence)?;
+            let report = pipeline::report(&cmd.request()?, &evidence)?;
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
             };
@@ -97,7 +108,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     // Both sides get the same options and evidence.
     let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-    let (base_req, new_req) = cmd.requests();
+    let (base_req, new_req) = cmd.requests()?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
     let new = pipeline::report(&new_req, &evidence).context("NEW")?;
     let d = diff::diff(&base, &new, &cmd.diff.diff_options(cmd.analysis.top))?;
@@ -132,6 +143,33 @@ fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The command as the man pages describe it: built, so clap's own `help` subcommand, which
+/// the main page lists, gets its page too.
+fn man_command() -> clap::Command {
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd
+}
+
+/// `heapdoc man --dir DIR`: heapdoc.1 and one heapdoc-SUBCOMMAND.1 per subcommand, so every
+/// page the main page refers to exists.
+fn man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("--dir {}", dir.display()))?;
+    let cmd = man_command();
+    let mut pages = vec![("heapdoc".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        let name = format!("heapdoc-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name.clone()).bin_name(name)));
+    }
+    for (name, page) in pages {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(page).render(&mut buf)?;
+        let path = dir.join(format!("{name}.1"));
+        output::write_atomic(&path, &buf).with_context(|| format!("{}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -52,8 +52,7 @@ pub fn report(req: &ReportRequest, evidence: &ClassifyInputs) -> Result<Report> 
         // The CPU profile is classified with the same rules and compiler reasons.
         let cpu_opts = AnalyzeOptions {
             sample_index: None,
-            focus: None,
-            ignore: None,
+            filters: Default::default(),
             ..opts.clone()
         };
         let cpu_report = analyze::analyze(p, n, &cpu_opts, evidence)?;

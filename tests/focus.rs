@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use heapdoc::analyze::filter::Filters;
 use heapdoc::analyze::{AnalyzeOptions, Pattern};
 use heapdoc::decode::DecodeOptions;
 
@@ -41,7 +42,10 @@ fn focus_totals_equal_the_manifest_per_workload() {
         let function = w["function"].as_str().unwrap();
         let re: Pattern = format!("^{}$", regex::escape(function)).parse().unwrap();
         let opts = AnalyzeOptions {
-            focus: Some(re.clone()),
+            filters: Filters {
+                focus: Some(re.clone()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let r = analyze(obs["profile"].as_str().unwrap(), &opts);
@@ -58,7 +62,10 @@ fn focus_totals_equal_the_manifest_per_workload() {
         let rest = analyze(
             obs["profile"].as_str().unwrap(),
             &AnalyzeOptions {
-                ignore: Some(re),
+                filters: Filters {
+                    ignore: Some(re),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
         );

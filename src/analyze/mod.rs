@@ -7,6 +7,8 @@ pub mod attribute;
 pub mod classify;
 pub mod cost;
 pub mod diff;
+pub mod filter;
+pub mod labels;
 pub mod listing;
 pub mod report;
 
@@ -49,13 +51,13 @@ pub struct AnalyzeOptions {
     /// `--top`: number of sites shown (0 = all).
     pub top: usize,
     pub granularity: Granularity,
-    /// `--focus`: keep only samples with a frame whose function or file matches.
-    pub focus: Option<Pattern>,
-    /// `--ignore`: drop samples with a frame whose function or file matches.
-    pub ignore: Option<Pattern>,
+    /// `--focus`, `--ignore`, `--tagfocus`, `--tagignore`.
+    pub filters: filter::Filters,
     /// `--leaf-sites`: attribute to the leaf frame even when it is a runtime frame, exactly
     /// like go tool pprof's flat (by default memory profiles skip leading runtime frames).
     pub leaf_sites: bool,
+    /// `--by-label KEY`: split the report by the values of this label.
+    pub by_label: Option<String>,
     pub classify: ClassifyOptions,
 }
 
@@ -65,9 +67,9 @@ impl Default for AnalyzeOptions {
             sample_index: None,
             top: 10,
             granularity: Granularity::Lines,
-            focus: None,
-            ignore: None,
+            filters: filter::Filters::default(),
             leaf_sites: false,
+            by_label: None,
             classify: ClassifyOptions::default(),
         }
     }
@@ -139,46 +141,8 @@ pub fn analyze(
         choose_sample_index(&profile, opts.sample_index.as_deref())?;
     let mut profile = profile;
     let mut notes = Vec::new();
-    if opts.focus.is_some() || opts.ignore.is_some() {
-        let before = profile.totals();
-        let focus = opts
-            .focus
-            .as_ref()
-            .map(|re| profile.locations_matching(&re.0));
-        let ignore = opts
-            .ignore
-            .as_ref()
-            .map(|re| profile.locations_matching(&re.0));
-        // Decided once per distinct stack, then applied to the samples.
-        let stacks = &profile.samples;
-        let keep: Vec<bool> = (0..stacks.stack_count() as u32)
-            .map(|k| {
-                let stack = stacks.stack(k);
-                focus
-                    .as_ref()
-                    .is_none_or(|m| stack.iter().any(|l| m[l.0 as usize]))
-                    && ignore
-                        .as_ref()
-                        .is_none_or(|m| !stack.iter().any(|l| m[l.0 as usize]))
-            })
-            .collect();
-        profile.retain_samples(|s| keep[s.stack as usize]);
-        let after = profile.totals();
-        let flags: Vec<String> = [("--focus", &opts.focus), ("--ignore", &opts.ignore)]
-            .iter()
-            .filter_map(|(f, re)| re.as_ref().map(|re| format!("{f}={}", re.0.as_str())))
-            .collect();
-        let i = sample_index;
-        if before[i] != 0 {
-            notes.push(format!(
-                "{} kept {:.2}% of {} ({} of {})",
-                flags.join(" "),
-                units::percent(after[i], before[i]),
-                profile.sample_type_name(i),
-                units::human(after[i], profile.sample_type_unit(i)),
-                units::human(before[i], profile.sample_type_unit(i)),
-            ));
-        }
+    if let Some(note) = opts.filters.apply(&mut profile, sample_index) {
+        notes.push(note);
     }
     let kind = profile.kind();
     let totals = profile.totals();
@@ -268,7 +232,12 @@ pub fn analyze(
             .collect(),
         None => Default::default(),
     };
+    let by_label = opts
+        .by_label
+        .as_deref()
+        .map(|key| labels::breakdown(&profile, &attribution, &classification, sample_index, key));
     Ok(Report {
+        by_label,
         cost: None,
         rates: None,
         site_lines,

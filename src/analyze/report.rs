@@ -34,6 +34,8 @@ pub struct Report {
     pub site_count: usize,
     /// Remarks for the reader, e.g. that the chosen index totals zero.
     pub notes: Vec<String>,
+    /// `--by-label`: the report split by one label's values.
+    pub by_label: Option<crate::analyze::labels::LabelBreakdown>,
 }
 
 impl Report {

@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use heapdoc::analyze::attribute::Granularity;
 use heapdoc::analyze::classify::ClassifyOptions;
 use heapdoc::analyze::diff::{DiffOptions, Normalize, Rule};
+use heapdoc::analyze::filter::{Filters, TagFilter};
 use heapdoc::analyze::{AnalyzeOptions, Pattern};
 use heapdoc::decode::{DecodeOptions, DEFAULT_MAX_SIZE};
 use heapdoc::evidence::EvidenceOptions;
@@ -106,6 +107,16 @@ pub struct AnalysisArgs {
     /// Drop samples with a frame whose function or file name matches REGEX (pprof's -ignore).
     #[arg(long, value_name = "REGEX")]
     pub ignore: Option<Pattern>,
+
+    /// Keep only samples whose labels match (pprof's -tagfocus): `[KEY=]REGEX[,REGEX...]` for
+    /// string labels (without KEY, each REGEX must match some `key:value`), or a numeric range
+    /// `[KEY=]32kb`, `:64kb`, `4mb:`, `12kb:64mb` for numeric labels such as `bytes`.
+    #[arg(long, value_name = "FILTER")]
+    pub tagfocus: Option<TagFilter>,
+
+    /// Drop samples whose labels match FILTER (pprof's -tagignore; syntax as --tagfocus).
+    #[arg(long, value_name = "FILTER")]
+    pub tagignore: Option<TagFilter>,
 
     /// Attribute each sample to its leaf frame even when that is a runtime function, as go
     /// tool pprof's flat does. By default, memory profiles skip leading runtime frames (kept by
@@ -368,12 +379,18 @@ impl AnalysisArgs {
                 GranularityArg::Lines => Granularity::Lines,
                 GranularityArg::Functions => Granularity::Functions,
             },
-            focus: self.focus.clone(),
-            ignore: self.ignore.clone(),
+            filters: Filters {
+                focus: self.focus.clone(),
+                ignore: self.ignore.clone(),
+                tag_focus: self.tagfocus.clone(),
+                tag_ignore: self.tagignore.clone(),
+            },
             leaf_sites: self.leaf_sites,
             classify: ClassifyOptions {
                 modules: self.module.clone(),
             },
+            // Report-only: set by the report subcommand's `--by-label`.
+            by_label: None,
         }
     }
 }

@@ -49,8 +49,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print heapdoc's man page (roff), generated from the same definitions as --help.
-    Man,
+    /// Print heapdoc's man pages (roff), generated from the same definitions as --help: the
+    /// main page, then one page per subcommand; with --dir, write each to DIR/heapdoc*.1.
+    Man {
+        /// Write heapdoc.1 and heapdoc-SUBCOMMAND.1 files into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// `heapdoc PROFILE...`: the report.
@@ -66,6 +71,11 @@ pub struct ReportCmd {
     pub evidence: EvidenceArgs,
     #[command(flatten)]
     pub cost: CostArgs,
+    /// Split the report by the values of profile label KEY (a `pprof.Do` label such as
+    /// `handler`, or `service`/`pod` on exported profiles): each value's total, causes and
+    /// top sites. See which keys a profile has with `go tool pprof -tags`.
+    #[arg(long, value_name = "KEY")]
+    pub by_label: Option<String>,
     #[command(flatten)]
     pub format: FormatArgs,
     #[command(flatten)]
@@ -150,45 +160,95 @@ fn request(
     }
 }
 
+impl ReadArgs {
+    /// Fetch flags given while no input is a URL are usage errors: they would be silently
+    /// ignored (issue 18).
+    pub fn check_applies(&self, inputs: &[&String]) -> anyhow::Result<()> {
+        if inputs.iter().any(|s| heapdoc::source::is_url(s)) {
+            return Ok(());
+        }
+        let f = &self.fetch;
+        let given = [
+            ("--seconds", f.seconds.is_some()),
+            ("--timeout", f.timeout.is_some()),
+            ("--header", !f.headers.is_empty()),
+            ("--bearer-env", f.bearer_env.is_some()),
+            ("--insecure", f.insecure),
+            ("--save", f.save.is_some()),
+            ("--no-save", f.no_save),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
+            anyhow::bail!("{flag} applies to URL inputs only, and no input is a URL");
+        }
+        Ok(())
+    }
+}
+
 impl ReportCmd {
-    pub fn request(&self) -> ReportRequest {
-        request(
+    pub fn request(&self) -> anyhow::Result<ReportRequest> {
+        let mut inputs: Vec<&String> = self.input.profiles.iter().collect();
+        inputs.extend(&self.base.base_profile);
+        inputs.extend(&self.cost.cpu);
+        self.input.read.check_applies(&inputs)?;
+        Ok(self.request_unchecked())
+    }
+
+    fn request_unchecked(&self) -> ReportRequest {
+        let mut r = request(
             self.input.profiles.clone(),
             &self.input.read,
             &self.base,
             &self.analysis,
             Some(&self.cost),
-        )
+        );
+        r.analyze.by_label = self.by_label.clone();
+        r
     }
 }
 
 impl FlameCmd {
-    pub fn request(&self) -> ReportRequest {
-        request(
+    pub fn request(&self) -> anyhow::Result<ReportRequest> {
+        let mut inputs: Vec<&String> = self.input.profiles.iter().collect();
+        inputs.extend(&self.base.base_profile);
+        self.input.read.check_applies(&inputs)?;
+        Ok(request(
             self.input.profiles.clone(),
             &self.input.read,
             &self.base,
             &self.analysis,
             None,
-        )
+        ))
     }
 }
 
 impl ListCmd {
-    pub fn request(&self) -> ReportRequest {
-        request(
+    pub fn request(&self) -> anyhow::Result<ReportRequest> {
+        let mut inputs: Vec<&String> = self.input.profiles.iter().collect();
+        inputs.extend(&self.base.base_profile);
+        self.input.read.check_applies(&inputs)?;
+        if matches!(self.analysis.granularity, args::GranularityArg::Functions) {
+            anyhow::bail!(
+                "--granularity functions does not apply to list, which shows source lines"
+            );
+        }
+        Ok(request(
             self.input.profiles.clone(),
             &self.input.read,
             &self.base,
             &self.analysis,
             None,
-        )
+        ))
     }
 }
 
 impl DiffCmd {
     /// The requests of the two sides: the same options, one input each.
-    pub fn requests(&self) -> (ReportRequest, ReportRequest) {
+    pub fn requests(&self) -> anyhow::Result<(ReportRequest, ReportRequest)> {
+        self.read.check_applies(&[&self.base, &self.new])?;
+        Ok(self.requests_unchecked())
+    }
+
+    fn requests_unchecked(&self) -> (ReportRequest, ReportRequest) {
         let none = BaseArgs { base_profile: None };
         let side =
             |input: &String| request(vec![input.clone()], &self.read, &none, &self.analysis, None);
@@ -217,7 +277,7 @@ mod tests {
     fn bare_parse_gives_the_stage_defaults() {
         let cli = Cli::try_parse_from(["heapdoc", "x.pb.gz"]).unwrap();
         assert_eq!(cli.cmd, None);
-        let req = cli.report.request();
+        let req = cli.report.request().unwrap();
         // progress depends on where the test's stderr goes, not on the arguments.
         let req = ReportRequest {
             fetch: FetchOptions {
@@ -260,7 +320,7 @@ mod tests {
             "localhost:6060",
         ])
         .unwrap();
-        let f = cli.report.request().fetch;
+        let f = cli.report.request_unchecked().fetch;
         assert_eq!(f.seconds, Some(30));
         assert_eq!(f.timeout, Some(Duration::from_millis(2500)));
         assert_eq!(
@@ -274,7 +334,7 @@ mod tests {
         assert!(f.insecure);
         assert_eq!(f.save, Save::File("out.pb.gz".into()));
         let cli = Cli::try_parse_from(["heapdoc", "--no-save", "x"]).unwrap();
-        assert_eq!(cli.report.request().fetch.save, Save::Off);
+        assert_eq!(cli.report.request_unchecked().fetch.save, Save::Off);
     }
 
     #[test]
@@ -325,6 +385,20 @@ mod tests {
     }
 
     #[test]
+    fn fetch_flags_without_a_url_are_refused() {
+        let cli = Cli::try_parse_from(["heapdoc", "--seconds", "5", "file.pb.gz"]).unwrap();
+        let e = cli.report.request().unwrap_err().to_string();
+        assert!(e.contains("--seconds"), "{e}");
+        let cli = Cli::try_parse_from(["heapdoc", "--seconds", "5", "localhost:6060"]).unwrap();
+        assert!(cli.report.request().is_ok());
+        let cli = Cli::try_parse_from(["heapdoc", "diff", "--insecure", "a", "b"]).unwrap();
+        let Some(Command::Diff(d)) = cli.cmd else {
+            panic!("no diff");
+        };
+        assert!(d.requests().unwrap_err().to_string().contains("--insecure"));
+    }
+
+    #[test]
     fn bare_flame_parse_gives_the_defaults() {
         let cli = Cli::try_parse_from(["heapdoc", "flame", "x.pb.gz"]).unwrap();
         let Some(Command::Flame(f)) = cli.cmd else {
@@ -333,7 +407,7 @@ mod tests {
         assert_eq!(f.input.profiles, ["x.pb.gz"]);
         assert_eq!(f.output.output, None);
         assert_eq!(f.flame.flame_options(), FlameOptions::default());
-        assert_eq!(f.request().analyze, AnalyzeOptions::default());
+        assert_eq!(f.request().unwrap().analyze, AnalyzeOptions::default());
     }
 
     #[test]
@@ -344,7 +418,7 @@ mod tests {
         };
         assert_eq!((d.base.as_str(), d.new.as_str()), ("a.pb.gz", "b.pb.gz"));
         assert_eq!(d.diff.diff_options(d.analysis.top), DiffOptions::default());
-        let (b, n) = d.requests();
+        let (b, n) = d.requests().unwrap();
         assert_eq!(b.analyze, AnalyzeOptions::default());
         assert_eq!(
             (b.inputs, n.inputs),

@@ -42,6 +42,51 @@ pub struct JsonReport {
     pub cost: Option<JsonCost>,
     /// Allocation rates (known duration, `--requests`, `--rps`), else null.
     pub rates: Option<JsonRates>,
+    /// `--by-label KEY`: the report split by that label's values; absent without the flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_label: Option<JsonByLabel>,
+}
+
+/// The report split by the values of one label (`--by-label`).
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonByLabel {
+    pub key: String,
+    /// Groups by |total| descending.
+    pub groups: Vec<JsonLabelGroup>,
+    /// Distinct values beyond the 20 largest, summed into the group with `other: true`.
+    pub folded_values: usize,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLabelGroup {
+    /// The label's value (numeric labels with their unit); null for samples without the key
+    /// and for the folded group.
+    pub value: Option<String>,
+    /// The group of values folded beyond the 20 largest.
+    pub other: bool,
+    pub total: i64,
+    pub samples: u64,
+    pub causes: Vec<JsonLabelCause>,
+    /// The group's top 5 sites.
+    pub sites: Vec<JsonLabelSite>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLabelCause {
+    pub cause: String,
+    pub value: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLabelSite {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    pub value: i64,
 }
 
 /// An estimate: allocation CPU where the CPU profile shows it, GC CPU by share of bytes.
@@ -152,6 +197,49 @@ pub struct JsonSite {
     pub note: Option<String>,
 }
 
+fn by_label(r: &Report, b: &crate::analyze::labels::LabelBreakdown) -> JsonByLabel {
+    use crate::analyze::labels::LabelValue;
+    let p = &r.profile;
+    JsonByLabel {
+        key: b.key.clone(),
+        folded_values: b.folded_values,
+        groups: b
+            .groups
+            .iter()
+            .map(|g| JsonLabelGroup {
+                value: match &g.value {
+                    LabelValue::Value(v) => Some(v.clone()),
+                    LabelValue::Missing | LabelValue::Other => None,
+                },
+                other: g.value == LabelValue::Other,
+                total: g.total,
+                samples: g.samples,
+                causes: g
+                    .causes
+                    .iter()
+                    .map(|&(c, value)| JsonLabelCause {
+                        cause: r.classification.cause(c).name.clone(),
+                        value,
+                    })
+                    .collect(),
+                sites: g
+                    .sites
+                    .iter()
+                    .map(|&(id, value)| {
+                        let s = &r.attribution.sites[id.0 as usize];
+                        JsonLabelSite {
+                            function: p.str(s.name).to_string(),
+                            file: p.str(s.file).to_string(),
+                            line: s.line,
+                            value,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 pub fn build(r: &Report) -> JsonReport {
     let p = &r.profile;
     let has_objects = r.attribution.total_objects.is_some();
@@ -248,6 +336,7 @@ pub fn build(r: &Report) -> JsonReport {
             })
             .collect(),
         notes: r.notes.clone(),
+        by_label: r.by_label.as_ref().map(|b| by_label(r, b)),
         cost: r.cost.as_ref().map(|c| JsonCost {
             cpu_total: c.cpu_total,
             alloc_cpu: c.alloc_cpu,

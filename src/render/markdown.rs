@@ -205,6 +205,7 @@ fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         }
     }
     render_cost(r, w)?;
+    render_by_label(r, w)?;
     writeln!(w, "<details>")?;
     writeln!(w, "<summary>Evidence per site</summary>")?;
     writeln!(w)?;
@@ -283,6 +284,65 @@ fn render_cost(r: &Report, w: &mut dyn Write) -> Result<()> {
             escape(&r.classification.cause(*cause).name),
             pct(*est),
             human(*measured, "nanoseconds")
+        )?;
+    }
+    writeln!(w)?;
+    Ok(())
+}
+
+/// `--by-label KEY`: one row per label value with its total, cause mix and top sites.
+fn render_by_label(r: &Report, w: &mut dyn Write) -> Result<()> {
+    let Some(b) = &r.by_label else { return Ok(()) };
+    let unit = r.unit();
+    let total = r.total();
+    writeln!(w, "#### By label `{}`", b.key.replace('`', "'"))?;
+    writeln!(w)?;
+    if b.folded_values > 0 {
+        writeln!(
+            w,
+            "{} more values are folded into *(other values)*.",
+            b.folded_values
+        )?;
+        writeln!(w)?;
+    }
+    writeln!(w, "| value | total | share | causes | top sites |")?;
+    writeln!(w, "|:--|--:|--:|:--|:--|")?;
+    for g in &b.groups {
+        let causes: Vec<String> = g
+            .causes
+            .iter()
+            .take(3)
+            .map(|&(c, v)| {
+                format!(
+                    "{} {:.0}%",
+                    escape(&r.classification.cause(c).name),
+                    percent(v, g.total)
+                )
+            })
+            .collect();
+        let sites: Vec<String> = g
+            .sites
+            .iter()
+            .take(2)
+            .map(|&(id, v)| {
+                let s = &r.attribution.sites[id.0 as usize];
+                format!(
+                    "{} ({})",
+                    escape(&crate::analyze::attribute::display_name(&r.profile, s)),
+                    human(v, unit)
+                )
+            })
+            .collect();
+        writeln!(
+            w,
+            "{}",
+            row(&[
+                escape(&super::text::label_value(&g.value)),
+                human(g.total, unit),
+                format!("{:.2}%", percent(g.total, total)),
+                causes.join(", "),
+                sites.join("; "),
+            ])
         )?;
     }
     writeln!(w)?;

@@ -114,6 +114,7 @@ fn render(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
     }
     render_cpu(r, w)?;
     render_cost(r, w)?;
+    render_by_label(r, color, w)?;
     writeln!(
         w,
         "Top {} of {} sites by {}:",
@@ -432,6 +433,86 @@ fn render_causes(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
     }
     writeln!(w)?;
     Ok(())
+}
+
+/// `--by-label`: one row per label value with its total, cause mix and top site.
+fn render_by_label(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
+    let Some(b) = &r.by_label else {
+        return Ok(());
+    };
+    let unit = r.unit();
+    let total = r.total();
+    writeln!(
+        w,
+        "By label {} ({} values{}):",
+        escape_terminal(&b.key),
+        b.groups.len(),
+        if b.folded_values > 0 {
+            format!(", {} more folded into (other values)", b.folded_values)
+        } else {
+            String::new()
+        }
+    )?;
+    let memory = r.kind.is_memory();
+    let mut header = vec!["value", "total", "total%"];
+    if memory {
+        header.push("causes");
+    }
+    header.push("top sites");
+    let rows: Vec<(Vec<String>, Option<&'static str>)> = b
+        .groups
+        .iter()
+        .map(|g| {
+            let mut row = vec![
+                escape_terminal(&label_value(&g.value)).into_owned(),
+                human(g.total, unit),
+                format!("{:.2}%", percent(g.total, total)),
+            ];
+            if memory {
+                let causes: Vec<String> = g
+                    .causes
+                    .iter()
+                    .take(3)
+                    .map(|&(c, v)| {
+                        format!(
+                            "{} {:.0}%",
+                            r.classification.cause(c).name,
+                            percent(v, g.total)
+                        )
+                    })
+                    .collect();
+                row.push(causes.join(", "));
+            }
+            let sites: Vec<String> = g
+                .sites
+                .iter()
+                .take(2)
+                .map(|&(id, v)| {
+                    let s = &r.attribution.sites[id.0 as usize];
+                    format!(
+                        "{} ({})",
+                        escape_terminal(&display_name(&r.profile, s)),
+                        human(v, unit)
+                    )
+                })
+                .collect();
+            row.push(sites.join("; "));
+            (row, None)
+        })
+        .collect();
+    table(&header, &rows, usize::MAX, color, w)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+/// How a label group is named in every format.
+pub(crate) fn label_value(v: &crate::analyze::labels::LabelValue) -> String {
+    use crate::analyze::labels::LabelValue;
+    match v {
+        LabelValue::Value(s) => s.clone(),
+        LabelValue::Missing => "(no such label)".into(),
+        LabelValue::Other => "(other values)".into(),
+    }
 }
 
 /// Right-aligned columns, the last one left as is; `paint[c]` colors cell c of data rows.
