@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    heapdoc::source::http::set_observer(Box::new(cli::progress::StderrObserver::new()));
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {

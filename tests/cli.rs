@@ -82,6 +82,9 @@ fn case(flag: &str, dir: &std::path::Path) -> (Vec<String>, bool) {
         "--header" => (s(&["--header", "X-A: 1"]), false),
         "--bearer-env" => (s(&["--bearer-env", "TOKEN"]), false),
         "--insecure" | "--no-save" => (vec![flag.to_string()], false),
+        "--cacert" => (s(&["--cacert", "ca.pem"]), false),
+        // --cert and --key require each other (the parser checks that).
+        "--cert" | "--key" => (s(&["--cert", "c.pem", "--key", "k.pem"]), false),
         "--save" => (vec!["--save".into(), out], false),
         other => panic!("{other} has no case in tests/cli.rs: add one"),
     }

@@ -17,7 +17,7 @@ use heapdoc::decode::{DecodeOptions, DEFAULT_MAX_SIZE};
 use heapdoc::evidence::EvidenceOptions;
 use heapdoc::render::flame::FlameOptions;
 use heapdoc::render::Format;
-use heapdoc::source::http::{FetchOptions, Save};
+use heapdoc::source::http::{FetchOptions, Save, TlsFiles};
 
 const FETCH: &str = "Fetching (URL inputs)";
 const EVIDENCE: &str = "Evidence (why)";
@@ -72,6 +72,19 @@ pub struct FetchArgs {
     /// Skip TLS certificate verification for https:// URL inputs.
     #[arg(long, help_heading = FETCH)]
     pub insecure: bool,
+
+    /// Also trust the CA certificates in FILE (PEM) for https:// URL inputs, beside the
+    /// system's roots and the bundled Mozilla roots.
+    #[arg(long, value_name = "FILE", help_heading = FETCH)]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate chain (PEM) for https:// servers that require one (mTLS); needs --key.
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = FETCH)]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of the --cert client certificate.
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = FETCH)]
+    pub key: Option<PathBuf>,
 
     /// Keep the fetched profile, exactly as received, in FILE (instead of a timestamped copy
     /// in $HEAPDOC_SAVE_DIR or ~/.heapdoc/profiles).
@@ -360,12 +373,16 @@ impl ReadArgs {
             headers: f.headers.clone(),
             bearer_env: f.bearer_env.clone(),
             insecure: f.insecure,
+            tls: TlsFiles {
+                cacert: f.cacert.clone(),
+                cert: f.cert.clone(),
+                key: f.key.clone(),
+            },
             save: match (&f.save, f.no_save) {
                 (Some(path), _) => Save::File(path.clone()),
                 (None, true) => Save::Off,
                 (None, false) => Save::DefaultDir,
             },
-            progress: std::io::stderr().is_terminal(),
         }
     }
 }

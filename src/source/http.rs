@@ -19,8 +19,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -72,11 +70,46 @@ pub struct FetchOptions {
     pub bearer_env: Option<String>,
     /// `--insecure`: skip TLS certificate verification.
     pub insecure: bool,
+    /// `--cacert`, `--cert`, `--key`: a private CA and a client certificate (mTLS).
+    pub tls: TlsFiles,
     /// Where to keep the raw bytes (`--save FILE`, `--no-save`).
     pub save: Save,
-    /// Show elapsed and expected time on stderr while waiting; the binary sets it when
-    /// stderr is a terminal.
-    pub progress: bool,
+}
+
+/// What a fetch reports while it runs. Library code never prints: the binary installs an
+/// observer that writes these to stderr ([`set_observer`]); without one they go nowhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchEvent<'a> {
+    /// A request is about to go out; `expected` is the profile's own duration (`--seconds`).
+    Started {
+        url: &'a str,
+        expected: Option<Duration>,
+        timeout: Duration,
+    },
+    /// The answer arrived, or the request failed.
+    Finished { url: &'a str },
+    /// The fetched bytes were kept at this path.
+    Saved(&'a Path),
+    /// Something the user should know that does not stop the run.
+    Warning(&'a str),
+}
+
+/// Receives [`FetchEvent`]s; shared by fetches running on several threads.
+pub trait FetchObserver: Send + Sync {
+    fn event(&self, e: FetchEvent<'_>);
+}
+
+static OBSERVER: std::sync::OnceLock<Box<dyn FetchObserver>> = std::sync::OnceLock::new();
+
+/// Installs the process's fetch observer (once; later calls are ignored).
+pub fn set_observer(o: Box<dyn FetchObserver>) {
+    let _ = OBSERVER.set(o);
+}
+
+fn notify(e: FetchEvent<'_>) {
+    if let Some(o) = OBSERVER.get() {
+        o.event(e);
+    }
 }
 
 /// A URL input after applying the fetch rules: what to request and how long to wait.
@@ -360,6 +393,84 @@ pub struct Request<'a> {
     pub max_size: u64,
     /// Skip TLS certificate verification.
     pub insecure: bool,
+    /// Trust roots and client certificate, loaded once per fetch.
+    pub tls: &'a Tls,
+}
+
+/// PEM files for https:// inputs, as curl and go tool pprof take them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `--cacert FILE`: more trusted CA certificates (PEM), beside the system's and the
+    /// bundled Mozilla roots.
+    pub cacert: Option<std::path::PathBuf>,
+    /// `--cert FILE`: the client certificate chain (PEM) for servers that ask for one.
+    pub cert: Option<std::path::PathBuf>,
+    /// `--key FILE`: the client certificate's private key (PEM; PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<std::path::PathBuf>,
+}
+
+/// Loaded TLS material: the trusted roots (system, bundled Mozilla roots, `--cacert`) and the
+/// client certificate.
+#[derive(Clone, Debug, Default)]
+pub struct Tls {
+    roots: Vec<ureq::tls::Certificate<'static>>,
+    client: Option<ureq::tls::ClientCert>,
+}
+
+impl Tls {
+    /// Reads the files; a file that cannot be read or holds no certificate (or key) is an
+    /// error naming the flag and the file.
+    pub fn load(files: &TlsFiles) -> Result<Tls> {
+        use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey};
+        let read = |flag: &str, path: &std::path::Path| -> Result<Vec<u8>> {
+            std::fs::read(path).with_context(|| format!("{flag} {}: cannot read", path.display()))
+        };
+        let certs = |flag: &str, path: &std::path::Path| -> Result<Vec<Certificate<'static>>> {
+            let pem = read(flag, path)?;
+            let mut out = Vec::new();
+            for item in ureq::tls::parse_pem(&pem) {
+                match item {
+                    Ok(PemItem::Certificate(c)) => out.push(c),
+                    Ok(_) => {}
+                    Err(e) => bail!("{flag} {}: not PEM: {e}", path.display()),
+                }
+            }
+            if out.is_empty() {
+                bail!("{flag} {}: no PEM certificate in the file", path.display());
+            }
+            Ok(out)
+        };
+        // The system's roots (as curl and Go use them), then Mozilla's bundled set, so a
+        // machine without a CA store still reaches public endpoints.
+        let mut roots: Vec<Certificate<'static>> = Vec::new();
+        let native = rustls_native_certs::load_native_certs();
+        for c in native.certs {
+            roots.push(Certificate::from_der(c.as_ref()).to_owned());
+        }
+        for c in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+            roots.push(Certificate::from_der(c.as_ref()).to_owned());
+        }
+        if let Some(path) = &files.cacert {
+            roots.extend(certs("--cacert", path)?);
+        }
+        let client = match (&files.cert, &files.key) {
+            (None, None) => None,
+            (Some(_), None) => bail!("--cert needs --key (the client certificate's private key)"),
+            (None, Some(_)) => bail!("--key needs --cert (the client certificate)"),
+            (Some(cert), Some(key)) => {
+                let chain = certs("--cert", cert)?;
+                let pem = read("--key", key)?;
+                let key = PrivateKey::from_pem(&pem).map_err(|e| {
+                    anyhow!(
+                        "--key {}: no PEM private key in the file ({e})",
+                        key.display()
+                    )
+                })?;
+                Some(ClientCert::new_with_certs(&chain, key))
+            }
+        };
+        Ok(Tls { roots, client })
+    }
 }
 
 /// An HTTP answer of any status.
@@ -409,9 +520,13 @@ pub struct UreqTransport;
 
 impl Transport for UreqTransport {
     fn get(&self, req: &Request) -> std::result::Result<Response, TransportError> {
-        let tls = ureq::tls::TlsConfig::builder()
+        let mut tls = ureq::tls::TlsConfig::builder()
             .disable_verification(req.insecure)
-            .build();
+            .client_cert(req.tls.client.clone());
+        if !req.tls.roots.is_empty() {
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&req.tls.roots));
+        }
+        let tls = tls.build();
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(req.timeout))
@@ -515,8 +630,8 @@ pub struct Fetched {
 /// Fetches one URL input through `transport`, checks that a profile came back, and keeps a
 /// copy per `opts.save`. `env` looks up environment variables (bearer token, save directory).
 ///
-/// Prints to stderr, as the exception to "functions never print": the progress line while
-/// waiting, and the saved copy's path at once, so the user learns it even if decoding fails.
+/// Reports the wait and the saved copy's path through the installed [`FetchObserver`] as they
+/// happen, so the user learns the path even if decoding fails.
 pub fn fetch(
     spec: &str,
     max_size: u64,
@@ -526,19 +641,31 @@ pub fn fetch(
 ) -> Result<Fetched> {
     let t = target(spec, opts)?;
     let headers = request_headers(&t, opts, env)?;
+    let tls = if t
+        .url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        Tls::load(&opts.tls)?
+    } else {
+        Tls::default()
+    };
     let req = Request {
         url: &t.url,
         headers: &headers,
         timeout: t.timeout,
         max_size,
         insecure: opts.insecure,
+        tls: &tls,
     };
     let started = Instant::now();
-    let progress = opts
-        .progress
-        .then(|| Progress::start(&t.url, t.duration, t.timeout));
+    notify(FetchEvent::Started {
+        url: &t.url,
+        expected: t.duration,
+        timeout: t.timeout,
+    });
     let result = transport.get(&req);
-    drop(progress);
+    notify(FetchEvent::Finished { url: &t.url });
     let resp = result.map_err(|e| transport_error(&t, e, max_size, started.elapsed(), opts))?;
     check_response(&t, &resp, max_size)?;
     let saved = save(&t, &resp.body, &opts.save, env)?;
@@ -589,7 +716,13 @@ fn transport_error(
             )
         }
         TransportError::Tls(detail) => {
-            let hint = if detail.contains("certificate") || detail.contains("Certificate") {
+            let hint = if detail.contains("UnknownIssuer") {
+                "--cacert FILE trusts a private CA; --insecure skips certificate verification"
+            } else if detail.to_ascii_lowercase().contains("certificate required")
+                || detail.contains("CertificateRequired")
+            {
+                "the server asks for a client certificate: --cert FILE --key FILE"
+            } else if detail.contains("certificate") || detail.contains("Certificate") {
                 "--insecure skips certificate verification"
             } else {
                 "does the port speak plain HTTP? then use http://"
@@ -789,7 +922,7 @@ fn save(
         Save::File(path) => {
             write_atomic(path, body, true)
                 .with_context(|| format!("--save {}: cannot write", path.display()))?;
-            eprintln!("heapdoc: saved fetched profile to {}", path.display());
+            notify(FetchEvent::Saved(path));
             return Ok(Some(path.clone()));
         }
         Save::Dir(dir) => dir.clone(),
@@ -798,7 +931,7 @@ fn save(
             None => match env("HOME").filter(|h| !h.is_empty()) {
                 Some(home) => Path::new(&home).join(".heapdoc").join("profiles"),
                 None => {
-                    eprintln!("heapdoc: warning: not keeping a copy of the fetched profile: neither ${SAVE_DIR_ENV} nor $HOME is set (--save FILE keeps one)");
+                    notify(FetchEvent::Warning(&format!("not keeping a copy of the fetched profile: neither ${SAVE_DIR_ENV} nor $HOME is set (--save FILE keeps one)")));
                     return Ok(None);
                 }
             },
@@ -822,11 +955,14 @@ fn save(
         });
     match result {
         Ok(path) => {
-            eprintln!("heapdoc: saved fetched profile to {}", path.display());
+            notify(FetchEvent::Saved(&path));
             Ok(Some(path))
         }
         Err(e) => {
-            eprintln!("heapdoc: warning: cannot keep a copy of the fetched profile in {}: {e:#} (--no-save skips it)", dir.display());
+            notify(FetchEvent::Warning(&format!(
+                "cannot keep a copy of the fetched profile in {}: {e:#} (--no-save skips it)",
+                dir.display()
+            )));
             Ok(None)
         }
     }
@@ -851,61 +987,6 @@ fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()>
         tmp.persist_noclobber(path).map_err(|e| e.error)?;
     }
     Ok(())
-}
-
-/// The progress line on stderr: elapsed and expected time, redrawn until dropped. It first
-/// appears after a second so quick fetches print nothing.
-struct Progress {
-    stop: Option<mpsc::Sender<()>>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Progress {
-    fn start(url: &str, expected: Option<Duration>, timeout: Duration) -> Progress {
-        let (tx, rx) = mpsc::channel::<()>();
-        let url = url.to_string();
-        let handle = thread::spawn(move || {
-            let start = Instant::now();
-            let mut drawn = false;
-            while let Err(mpsc::RecvTimeoutError::Timeout) =
-                rx.recv_timeout(Duration::from_millis(250))
-            {
-                let elapsed = start.elapsed();
-                if elapsed < Duration::from_secs(1) {
-                    continue;
-                }
-                let expect = match expected {
-                    Some(d) => format!(" of ~{} s", d.as_secs()),
-                    None => String::new(),
-                };
-                let mut err = std::io::stderr().lock();
-                let _ = write!(
-                    err,
-                    "\r\x1b[2Kheapdoc: fetching {url}: {} s{expect} (timeout {})",
-                    elapsed.as_secs(),
-                    secs(timeout)
-                );
-                let _ = err.flush();
-                drawn = true;
-            }
-            if drawn {
-                let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
-            }
-        });
-        Progress {
-            stop: Some(tx),
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }
 
 #[cfg(test)]
