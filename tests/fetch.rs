@@ -441,7 +441,13 @@ fn timeout_says_how_long_it_waited_and_which_flag_raises_it() {
         "{:?}",
         started.elapsed()
     );
-    assert!(line.contains("timed out: no complete answer after waiting 0.3 s (the timeout, --timeout); raise --timeout SECONDS"), "{line}");
+    // The wait it reports is measured: at least the 0.3 s timeout, a little more on a
+    // loaded machine (CI once saw 0.4 s).
+    let re = regex::Regex::new(
+        r"timed out: no complete answer after waiting (0\.[3-9]|[12]\.[0-9]) s \(the timeout, --timeout\); raise --timeout SECONDS$",
+    )
+    .unwrap();
+    assert!(re.is_match(&line), "{line}");
 }
 
 #[test]
