@@ -754,6 +754,15 @@ pub fn utc_timestamp(t: SystemTime) -> String {
     )
 }
 
+/// A line on stderr that is dropped when stderr is closed or a broken pipe (`eprintln!`
+/// panics there; issue 16).
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
 /// The saved copy's file name: `heapdoc.<host_port>.<endpoint>.<timestamp>[.<n>].<ext>`,
 /// `n` telling apart copies made within one second, the extension from the content
 /// (`pb.gz`, `pb`, or `txt` for Go's debug text).
@@ -787,9 +796,9 @@ fn save(
     let dir = match how {
         Save::Off => return Ok(None),
         Save::File(path) => {
-            write_atomic(path, body, true)
+            crate::output::write_file(path, body)
                 .with_context(|| format!("--save {}: cannot write", path.display()))?;
-            eprintln!("heapdoc: saved fetched profile to {}", path.display());
+            note!("heapdoc: saved fetched profile to {}", path.display());
             return Ok(Some(path.clone()));
         }
         Save::Dir(dir) => dir.clone(),
@@ -798,7 +807,7 @@ fn save(
             None => match env("HOME").filter(|h| !h.is_empty()) {
                 Some(home) => Path::new(&home).join(".heapdoc").join("profiles"),
                 None => {
-                    eprintln!("heapdoc: warning: not keeping a copy of the fetched profile: neither ${SAVE_DIR_ENV} nor $HOME is set (--save FILE keeps one)");
+                    note!("heapdoc: warning: not keeping a copy of the fetched profile: neither ${SAVE_DIR_ENV} nor $HOME is set (--save FILE keeps one)");
                     return Ok(None);
                 }
             },
@@ -812,7 +821,7 @@ fn save(
             // Two fetches of one endpoint within a second get distinct names.
             for n in 0..100 {
                 let path = dir.join(save_name(t, body, now, n));
-                match write_atomic(&path, body, false) {
+                match write_new(&path, body) {
                     Ok(()) => return Ok(path),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                     Err(e) => return Err(e.into()),
@@ -822,19 +831,19 @@ fn save(
         });
     match result {
         Ok(path) => {
-            eprintln!("heapdoc: saved fetched profile to {}", path.display());
+            note!("heapdoc: saved fetched profile to {}", path.display());
             Ok(Some(path))
         }
         Err(e) => {
-            eprintln!("heapdoc: warning: cannot keep a copy of the fetched profile in {}: {e:#} (--no-save skips it)", dir.display());
+            note!("heapdoc: warning: cannot keep a copy of the fetched profile in {}: {e:#} (--no-save skips it)", dir.display());
             Ok(None)
         }
     }
 }
 
-/// Writes through a temporary file in the same directory, then renames it into place, so
-/// a reader never sees a partial profile.
-fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+/// Writes a new file (never over an existing one) through a temporary file in the same
+/// directory, then renames it into place, so a reader never sees a partial profile.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -843,13 +852,10 @@ fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()>
         .prefix(".heapdoc-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
+    let _guard = crate::output::signals::Guard::new(tmp.path());
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    if replace {
-        tmp.persist(path).map_err(|e| e.error)?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    }
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
     Ok(())
 }
 
