@@ -457,11 +457,19 @@ impl Transport for UreqTransport {
         if let Some(len) = body.content_length().filter(|&n| n > req.max_size) {
             return Err(TransportError::TooLarge(Some(len)));
         }
-        let bytes = body
-            .with_config()
-            .limit(req.max_size)
-            .read_to_vec()
-            .map_err(classify)?;
+        // Grown as bytes arrive, with a memory failure named as such (issue 16, finding 10).
+        let bytes = match crate::decode::read_capped(
+            body.with_config()
+                .limit(req.max_size.saturating_add(1))
+                .reader(),
+            req.max_size,
+            0,
+        ) {
+            Ok(b) => b,
+            Err(crate::decode::ReadError::TooLarge) => return Err(TransportError::TooLarge(None)),
+            Err(crate::decode::ReadError::Io(e)) => return Err(classify(ureq::Error::Io(e))),
+            Err(e) => return Err(TransportError::Other(e.to_string())),
+        };
         Ok(Response {
             status,
             headers,
