@@ -122,40 +122,62 @@ impl Clone for SourceRoot {
     }
 }
 
+/// The largest source file read (`--source-root`): Go files are far smaller; anything larger
+/// is not the source of a profiled line (issue 16).
+pub const MAX_SOURCE_FILE: u64 = 8 << 20;
+
 impl SourceRoot {
     pub fn new(roots: Vec<std::path::PathBuf>) -> Result<SourceRoot> {
+        let mut canonical = Vec::with_capacity(roots.len());
         for r in &roots {
             if !r.is_dir() {
                 bail!("--source-root {}: not a directory", r.display());
             }
+            // Resolved once, so a file is inside a root when its resolved path starts with it.
+            canonical.push(
+                r.canonicalize()
+                    .with_context(|| format!("--source-root {}: cannot resolve", r.display()))?,
+            );
         }
         Ok(SourceRoot {
-            roots,
+            roots: canonical,
             cache: Default::default(),
         })
     }
 
-    /// The local file for a profile path: the longest suffix of `path` that exists under a
-    /// root (the path itself first, when absolute and present).
+    /// The local file for a profile path: the longest suffix of `path` that is a regular file
+    /// inside a root (the path itself first, when absolute). Only files whose resolved path
+    /// (symlinks and `..` followed) stays inside a root count: a profile naming `/etc/passwd`
+    /// or `../../secret` reads nothing outside the roots (issue 16, finding 2).
     pub fn resolve(&self, path: &str) -> Option<std::path::PathBuf> {
         let p = std::path::Path::new(path);
-        if p.is_absolute() && p.is_file() {
-            return Some(p.to_path_buf());
+        if p.is_absolute() {
+            if let Some(inside) = self.inside(p) {
+                return Some(inside);
+            }
         }
         let parts: Vec<&str> = path
             .split(['/', '\\'])
-            .filter(|c| !c.is_empty() && *c != ".")
+            .filter(|c| !c.is_empty() && *c != "." && *c != "..")
             .collect();
         for skip in 0..parts.len() {
             let suffix: std::path::PathBuf = parts[skip..].iter().collect();
             for root in &self.roots {
-                let candidate = root.join(&suffix);
-                if candidate.is_file() {
-                    return Some(candidate);
+                if let Some(inside) = self.inside(&root.join(&suffix)) {
+                    return Some(inside);
                 }
             }
         }
         None
+    }
+
+    /// `candidate` resolved, when it is a regular file inside a root.
+    fn inside(&self, candidate: &std::path::Path) -> Option<std::path::PathBuf> {
+        let real = candidate.canonicalize().ok()?;
+        if !self.roots.iter().any(|r| real.starts_with(r)) {
+            return None;
+        }
+        real.metadata().ok()?.is_file().then_some(real)
     }
 
     fn lines_of(&self, path: &str) -> Option<std::sync::Arc<Vec<String>>> {
@@ -164,7 +186,17 @@ impl SourceRoot {
             .entry(path.to_string())
             .or_insert_with(|| {
                 let local = self.resolve(path)?;
-                let text = std::fs::read(local).ok()?;
+                // Size-capped whatever the file claims (files under /proc report 0 bytes).
+                let mut text = Vec::new();
+                let f = std::fs::File::open(local).ok()?;
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(f, MAX_SOURCE_FILE + 1),
+                    &mut text,
+                )
+                .ok()?;
+                if text.len() as u64 > MAX_SOURCE_FILE {
+                    return None;
+                }
                 Some(std::sync::Arc::new(
                     String::from_utf8_lossy(&text)
                         .lines()

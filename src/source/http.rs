@@ -115,8 +115,11 @@ fn notify(e: FetchEvent<'_>) {
 /// A URL input after applying the fetch rules: what to request and how long to wait.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
-    /// The URL requested, without credentials (also the input's name in messages).
+    /// The URL requested, without credentials.
     pub url: String,
+    /// `url` with the values of token-like query parameters (`access_token=`, `key=`, ...)
+    /// replaced by `***`: the input's name in messages and reports (issue 16, finding 12).
+    pub shown: String,
     /// The host as written (brackets kept for IPv6), for messages.
     pub host: String,
     /// `user:pass@` from the URL, percent-decoded.
@@ -193,13 +196,8 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
         Some(n) => (spec[..n - 3].to_ascii_lowercase(), &spec[n..]),
         None => ("http".to_string(), spec),
     };
-    let rest = rest.split('#').next().unwrap_or("");
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path_query) = rest.split_at(authority_end);
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
+    let (userinfo, host_port, path_query) = split_authority(rest, false);
+    let path_query = path_query.split('#').next().unwrap_or("");
     let Some((host, port)) = split_host_port(host_port) else {
         bail!("{}: malformed host in URL", redact(spec));
     };
@@ -288,6 +286,7 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
         .map(str::to_string)
         .unwrap_or_else(|| if scheme == "https" { "443" } else { "80" }.to_string());
     Ok(Target {
+        shown: redact_query(&url),
         url,
         host: host.to_string(),
         credentials,
@@ -303,18 +302,81 @@ pub fn target(spec: &str, opts: &FetchOptions) -> Result<Target> {
     })
 }
 
-/// The spec with any password replaced, for messages.
+/// Splits what follows a URL's scheme into userinfo, `host[:port]` and the rest (path,
+/// query, fragment). The authority normally ends at the first `/`, `?` or `#`; a password
+/// may hold those unencoded (`alice:hun/ter2@host`), so when that authority has no `@` and is
+/// no valid `host[:port]` while an `@` follows, everything up to that `@` is the userinfo.
+/// `for_messages` takes that reading whenever the part before the `@` looks like `user:pass`,
+/// so a message never shows a password even for a URL [`target`] refuses.
+fn split_authority(rest: &str, for_messages: bool) -> (Option<&str>, &str, &str) {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if let Some((u, h)) = authority.rsplit_once('@') {
+        return (Some(u), h, tail);
+    }
+    let valid = split_host_port(authority)
+        .is_some_and(|(h, p)| !h.is_empty() && p.is_none_or(|p| p.parse::<u16>().is_ok()));
+    if let Some(at) = rest.rfind('@') {
+        let userinfo = &rest[..at];
+        let after = &rest[at + 1..];
+        let host_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        let looks_like_creds = userinfo
+            .split_once(':')
+            .is_some_and(|(user, _)| !user.is_empty() && !user.contains(['/', '?', '#']));
+        if looks_like_creds && host_end > 0 && (!valid || for_messages) {
+            return (Some(userinfo), &after[..host_end], &after[host_end..]);
+        }
+    }
+    (None, authority, tail)
+}
+
+/// The spec with any password and token-like query values replaced, for messages.
 fn redact(spec: &str) -> String {
     let start = scheme_len(spec).unwrap_or(0);
     let rest = &spec[start..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((userinfo, host)) => {
+    let (userinfo, host, tail) = split_authority(rest, true);
+    let shown = match userinfo {
+        Some(userinfo) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***@{host}{}", &spec[..start], &rest[end..])
+            format!("{}{user}:***@{host}{tail}", &spec[..start])
         }
         None => spec.to_string(),
+    };
+    redact_query(&shown)
+}
+
+/// Query parameter names whose values are secrets: they are shown as `***`.
+fn is_secret_param(name: &str) -> bool {
+    let n = percent_decode(name).to_ascii_lowercase();
+    [
+        "token", "key", "sig", "pass", "pwd", "secret", "auth", "cred", "session", "jwt",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// `url` with the values of token-like query parameters replaced by `***`.
+fn redact_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", parts.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
     }
+    out
 }
 
 fn percent_decode(s: &str) -> String {
@@ -572,11 +634,19 @@ impl Transport for UreqTransport {
         if let Some(len) = body.content_length().filter(|&n| n > req.max_size) {
             return Err(TransportError::TooLarge(Some(len)));
         }
-        let bytes = body
-            .with_config()
-            .limit(req.max_size)
-            .read_to_vec()
-            .map_err(classify)?;
+        // Grown as bytes arrive, with a memory failure named as such (issue 16, finding 10).
+        let bytes = match crate::decode::read_capped(
+            body.with_config()
+                .limit(req.max_size.saturating_add(1))
+                .reader(),
+            req.max_size,
+            0,
+        ) {
+            Ok(b) => b,
+            Err(crate::decode::ReadError::TooLarge) => return Err(TransportError::TooLarge(None)),
+            Err(crate::decode::ReadError::Io(e)) => return Err(classify(ureq::Error::Io(e))),
+            Err(e) => return Err(TransportError::Other(e.to_string())),
+        };
         Ok(Response {
             status,
             headers,
@@ -660,17 +730,17 @@ pub fn fetch(
     };
     let started = Instant::now();
     notify(FetchEvent::Started {
-        url: &t.url,
+        url: &t.shown,
         expected: t.duration,
         timeout: t.timeout,
     });
     let result = transport.get(&req);
-    notify(FetchEvent::Finished { url: &t.url });
+    notify(FetchEvent::Finished { url: &t.shown });
     let resp = result.map_err(|e| transport_error(&t, e, max_size, started.elapsed(), opts))?;
     check_response(&t, &resp, max_size)?;
     let saved = save(&t, &resp.body, &opts.save, env)?;
     Ok(Fetched {
-        name: t.url,
+        name: t.shown,
         bytes: resp.body,
         saved,
     })
@@ -692,7 +762,7 @@ fn transport_error(
     waited: Duration,
     opts: &FetchOptions,
 ) -> anyhow::Error {
-    let url = &t.url;
+    let url = &t.shown;
     match e {
         TransportError::Refused => {
             anyhow!("{url}: connection refused: is the service running, serving net/http/pprof on that port?")
@@ -800,7 +870,7 @@ fn html_title(body: &[u8]) -> Option<String> {
 
 /// Turns a non-2xx status, an HTML page, or unexpected text into an error.
 fn check_response(t: &Target, resp: &Response, max_size: u64) -> Result<()> {
-    let url = &t.url;
+    let url = &t.shown;
     if !(200..300).contains(&resp.status) {
         let status = format!("{} {}", resp.status, reason_phrase(resp.status))
             .trim_end()
@@ -920,7 +990,7 @@ fn save(
     let dir = match how {
         Save::Off => return Ok(None),
         Save::File(path) => {
-            write_atomic(path, body, true)
+            crate::output::write_file(path, body)
                 .with_context(|| format!("--save {}: cannot write", path.display()))?;
             notify(FetchEvent::Saved(path));
             return Ok(Some(path.clone()));
@@ -945,7 +1015,7 @@ fn save(
             // Two fetches of one endpoint within a second get distinct names.
             for n in 0..100 {
                 let path = dir.join(save_name(t, body, now, n));
-                match write_atomic(&path, body, false) {
+                match write_new(&path, body) {
                     Ok(()) => return Ok(path),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                     Err(e) => return Err(e.into()),
@@ -968,9 +1038,9 @@ fn save(
     }
 }
 
-/// Writes through a temporary file in the same directory, then renames it into place, so
-/// a reader never sees a partial profile.
-fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
+/// Writes a new file (never over an existing one) through a temporary file in the same
+/// directory, then renames it into place, so a reader never sees a partial profile.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -979,13 +1049,10 @@ fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()>
         .prefix(".heapdoc-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
+    let _guard = crate::output::signals::Guard::new(tmp.path());
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    if replace {
-        tmp.persist(path).map_err(|e| e.error)?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    }
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
     Ok(())
 }
 
