@@ -2,6 +2,7 @@
 //! with a cap on the decompressed size, then profile.proto or one of Go's legacy text formats.
 //! Formats heapdoc does not read are refused with an error that names them.
 
+pub mod goroutine;
 pub mod legacy;
 pub mod proto;
 

@@ -5,6 +5,7 @@ use std::io::Read;
 
 use anyhow::{bail, Context, Result};
 
+pub mod dump;
 pub mod http;
 mod load;
 
