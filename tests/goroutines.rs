@@ -355,3 +355,33 @@ fn bad_dumps_fail_with_one_line() {
         assert!(!out_file.exists(), "{name}");
     }
 }
+
+/// The plain report reads every goroutine format alike, and its top is where goroutines wait
+/// in the program, not `runtime.gopark` or `runtime.(elided)` (issue 19).
+#[test]
+fn plain_report_reads_every_format_and_skips_runtime_frames() {
+    let mut outs = Vec::new();
+    for f in ["t2.debug2.txt", "t2.debug1.txt", "t2.pb.gz", "t2.crash.txt"] {
+        let v = common::json_ok(["--format", "json", &format!("samples/goroutines/{f}")]);
+        assert_eq!(v["kind"], "goroutine", "{f}");
+        let sites: Vec<(String, i64)> = v["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["function"].as_str().unwrap_or_default().to_string(),
+                    s["flat"].as_i64().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert!(
+            sites.iter().all(|(f, _)| !f.starts_with("runtime.")),
+            "{f}: {sites:?}"
+        );
+        assert!(sites.contains(&("main.watchSession".into(), 20)), "{f}: {sites:?}");
+        // The main goroutine (1 of them) wrote each format from a different function.
+        outs.push(sites.into_iter().filter(|s| s.1 > 1).collect::<Vec<_>>());
+    }
+    assert!(outs.windows(2).all(|w| w[0] == w[1]), "{outs:?}");
+}

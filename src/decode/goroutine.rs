@@ -444,6 +444,66 @@ fn infer_state<'a>(leaf_first: impl Iterator<Item = &'a str>) -> &'static str {
     ""
 }
 
+/// A traceback dump as a goroutine profile (one sample per distinct stack, its goroutine
+/// count as the value), so the plain report and `flame` read `?debug=2` and crash text like
+/// Go's other goroutine formats (issue 19). The runtime's own goroutines of crash text are
+/// left out, as Go's goroutine profile leaves them out.
+pub fn to_profile(d: &Dump) -> Result<Profile> {
+    use crate::model::{Builder, Frame, SamplesBuilder, SourceFormat, ValueType};
+    let mut b = Builder::default();
+    let vt = ValueType {
+        ty: b.intern("goroutine"),
+        unit: b.intern("count"),
+    };
+    b.profile.sample_types.push(vt);
+    b.profile.period_type = Some(vt);
+    b.profile.period = 1;
+    let mut per_stack = vec![0i64; d.stacks.len()];
+    for g in d.goroutines.iter().filter(|g| !g.system) {
+        per_stack[g.stack as usize] = per_stack[g.stack as usize]
+            .checked_add(i64::try_from(g.count).unwrap_or(i64::MAX))
+            .ok_or_else(|| anyhow!("goroutine count overflows"))?;
+    }
+    let mut locs = vec![None; d.frames.len()];
+    let mut samples = SamplesBuilder::new(1);
+    let mut stack = Vec::new();
+    for (s, &n) in per_stack.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        stack.clear();
+        let (a, e) = d.stacks[s];
+        for &f in &d.stack_frames[a as usize..e as usize] {
+            let id = match locs[f as usize] {
+                Some(id) => id,
+                None => {
+                    let fr = d.frame(f);
+                    let (name, file) = (d.str(fr.func), d.str(fr.file));
+                    let func = b.function(name, name, file, 0);
+                    let id = b.location(
+                        u64::from(f) + 1,
+                        None,
+                        &[Frame {
+                            func,
+                            line: i64::from(fr.line),
+                        }],
+                    );
+                    locs[f as usize] = Some(id);
+                    id
+                }
+            };
+            stack.push(id);
+        }
+        samples.push(&stack, &[n], &[]);
+    }
+    samples.check_size()?;
+    let mut p = b.profile;
+    p.samples = samples.finish();
+    p.format = Some(SourceFormat::LegacyGoroutineText);
+    p.validate()?;
+    Ok(p)
+}
+
 /// Decodes one goroutine input held in memory, gzipped or not: traceback text, debug=1 text
 /// or profile.proto.
 pub fn decode(bytes: &[u8], opts: &super::DecodeOptions) -> Result<Dump> {

@@ -79,6 +79,10 @@ fn decode_buffer(data: &[u8], opts: &DecodeOptions) -> Result<Profile> {
     if let Some(why) = refuse(data) {
         bail!("{why}");
     }
+    if let Some(format) = goroutine::sniff(data) {
+        // ?debug=2 and crash tracebacks (issue 19): as a goroutine profile.
+        return goroutine::to_profile(&goroutine::parse_text(data, format, &opts.limits)?);
+    }
     if legacy::sniff(data) {
         return legacy::parse(data, &opts.limits);
     }
@@ -122,7 +126,7 @@ fn stream_or_buffer<R: Read + Send>(
         bail!("{why}");
     }
     let blank = head.iter().all(|b| b.is_ascii_whitespace());
-    if !blank && !legacy::sniff(head) {
+    if !blank && !legacy::sniff(head) && goroutine::sniff(head).is_none() {
         // Inflate and frame on the second core while this one decodes.
         match proto::decode_stream(st, &opts.limits, crate::par::second_core()) {
             Ok(p) => return Ok(Some(p)),
