@@ -38,7 +38,7 @@ DEBUG1_RATE1_KEEP=${DEBUG1_RATE1_KEEP:-"boxing"}
 export GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local GOWORK=off GONOSUMDB='*' GOFLAGS=-mod=mod
 unset GODEBUG
 
-ALL=$(cd "$SAMPLES/src" && for d in */main.go; do dirname "$d"; done | grep -v -e '^internal$' -e '^bigheap$')
+ALL=$(cd "$SAMPLES/src" && for d in */main.go; do dirname "$d"; done | grep -v -e '^internal$' -e '^bigheap$' -e '^leaky$')
 PROGRAMS=${*:-$ALL}
 for p in $PROGRAMS; do
   [ -f "$SAMPLES/src/$p/main.go" ] || { echo "generate.sh: no program $p" >&2; exit 2; }

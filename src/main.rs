@@ -70,6 +70,18 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let mut buf = Vec::new();
     let output = match &cli.cmd {
         Some(Command::Diff(diff)) => return run_diff(diff),
+        Some(Command::Goroutines(cmd)) => {
+            let (buf, breaches) = cmd.run(cmd.format.color(cmd.output.to_file()))?;
+            output::emit(cmd.output.output.as_deref(), &buf)?;
+            for b in &breaches {
+                eprintln!("heapdoc: {}", escape_terminal(b));
+            }
+            return Ok(if breaches.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(*shell, &mut Cli::command(), "heapdoc", &mut buf);
             output::emit(None, &buf)?;

@@ -705,8 +705,10 @@ pub fn top_order(p: &Profile, a: &Attribution) -> Vec<SiteId> {
 }
 
 /// Whether a profile kind attributes to the first non-runtime frame (see module docs).
+/// Goroutine profiles too: every parked goroutine's leaf is `runtime.gopark` (profile.proto)
+/// or an elided runtime frame (debug=1), which says nothing (issue 19).
 pub fn skips_runtime(kind: Kind) -> bool {
-    kind.is_memory()
+    kind.is_memory() || kind == Kind::Goroutine
 }
 
 /// Where a CPU profile's time goes in allocation and garbage collection.

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod cost;
 pub mod diff;
 pub mod filter;
+pub mod goroutines;
 pub mod labels;
 pub mod listing;
 pub mod report;

@@ -2,6 +2,7 @@
 //! option structs. The only module that knows clap; it lives in the binary.
 
 pub mod args;
+pub mod goroutines;
 mod help;
 pub mod progress;
 
@@ -45,6 +46,9 @@ pub enum Command {
     /// sites, with changes inside the sampling error left out; --fail-on gates CI.
     #[command(after_help = help::DIFF_HELP)]
     Diff(DiffCmd),
+    /// Group a goroutine dump by creation site, blocking frame and wait state; name the
+    /// leaks (why they wait, what to change) and, with two snapshots, how each group grew.
+    Goroutines(goroutines::GoroutinesCmd),
     /// Print a shell completion script for heapdoc (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]

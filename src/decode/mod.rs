@@ -2,6 +2,7 @@
 //! with a cap on the decompressed size, then profile.proto or one of Go's legacy text formats.
 //! Formats heapdoc does not read are refused with an error that names them.
 
+pub mod goroutine;
 pub mod legacy;
 pub mod proto;
 
@@ -78,6 +79,10 @@ fn decode_buffer(data: &[u8], opts: &DecodeOptions) -> Result<Profile> {
     if let Some(why) = refuse(data) {
         bail!("{why}");
     }
+    if let Some(format) = goroutine::sniff(data) {
+        // ?debug=2 and crash tracebacks (issue 19): as a goroutine profile.
+        return goroutine::to_profile(&goroutine::parse_text(data, format, &opts.limits)?);
+    }
     if legacy::sniff(data) {
         return legacy::parse(data, &opts.limits);
     }
@@ -121,7 +126,7 @@ fn stream_or_buffer<R: Read + Send>(
         bail!("{why}");
     }
     let blank = head.iter().all(|b| b.is_ascii_whitespace());
-    if !blank && !legacy::sniff(head) {
+    if !blank && !legacy::sniff(head) && goroutine::sniff(head).is_none() {
         // Inflate and frame on the second core while this one decodes.
         match proto::decode_stream(st, &opts.limits, crate::par::second_core()) {
             Ok(p) => return Ok(Some(p)),

@@ -156,6 +156,7 @@ pub struct Label {
     pub unit: StrId,
 }
 
+pub mod goroutine;
 mod samples;
 
 pub use samples::{

@@ -5,6 +5,7 @@
 //! A new format is one file implementing [`Renderer`] plus one line in [`Format::renderer`].
 
 pub mod flame;
+pub mod goroutines;
 pub mod json;
 pub mod list;
 pub mod markdown;

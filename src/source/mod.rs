@@ -7,6 +7,7 @@ use crate::decode;
 
 use anyhow::{bail, Context, Result};
 
+pub mod dump;
 pub mod http;
 mod load;
 

@@ -50,6 +50,9 @@ struct File {
     cause: Vec<CauseDef>,
     #[serde(default)]
     rule: Vec<RuleDef>,
+    /// Goroutine rules: read by `analyze::goroutines` (issue 19).
+    #[serde(default, rename = "goroutine")]
+    _goroutine: Vec<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,438 @@
+//! `heapdoc goroutines` output (issue 19): text, JSON (schema in docs/json.md) and Markdown
+//! of a [`GoroutineReport`]. Formatting only.
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::analyze::goroutines::{GoroutineReport, Group, Site, Verdict};
+use crate::render::markdown::escape as md;
+use crate::render::term::escape_terminal as esc;
+use crate::units::group as num;
+
+/// Options of the goroutine renderers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GoroutineRenderOptions {
+    /// Groups shown in detail (0 = all); leaks and suspects are always shown.
+    pub top: usize,
+    /// ANSI color in text output.
+    pub color: bool,
+}
+
+impl Default for GoroutineRenderOptions {
+    fn default() -> Self {
+        GoroutineRenderOptions {
+            top: 10,
+            color: false,
+        }
+    }
+}
+
+fn site(s: &Site) -> String {
+    if s.file.is_empty() {
+        s.func.clone()
+    } else {
+        format!("{} {}:{}", s.func, s.file, s.line)
+    }
+}
+
+fn signed(d: i64) -> String {
+    if d > 0 {
+        format!("+{}", num(d as u64))
+    } else if d < 0 {
+        format!("-{}", num(d.unsigned_abs()))
+    } else {
+        "±0".into()
+    }
+}
+
+fn growth(r: &GoroutineReport, g: &Group) -> Option<String> {
+    let d = g.delta()?;
+    Some(match r.per_second(g) {
+        Some(ps) => format!("{} ({:+.2}/s)", signed(d), ps),
+        None => signed(d),
+    })
+}
+
+fn waits_text(g: &Group) -> Option<String> {
+    let w = &g.waits;
+    if w.buckets.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = w
+        .buckets
+        .iter()
+        .map(|(lo, n)| format!("{} for {lo}+ min", num(*n)))
+        .collect();
+    if w.unknown > 0 {
+        parts.push(format!("{} under a minute", num(w.unknown)));
+    }
+    Some(format!(
+        "{} (min {} / median {} / max {} minutes)",
+        parts.join(", "),
+        w.min.unwrap_or(0),
+        w.median.unwrap_or(0),
+        w.max.unwrap_or(0)
+    ))
+}
+
+/// The shown groups: every leak and suspect, then others up to `top`.
+fn shown<'a>(r: &'a GoroutineReport, top: usize) -> (Vec<&'a Group>, usize) {
+    let mut out = Vec::new();
+    let mut others = 0;
+    for g in &r.groups {
+        if g.verdict != Verdict::Ok || top == 0 || out.len() < top {
+            out.push(g);
+        } else {
+            others += 1;
+        }
+    }
+    (out, others)
+}
+
+fn summary(r: &GoroutineReport) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} goroutines in {} groups ({})",
+        num(r.user_total),
+        num(r.groups.iter().filter(|g| !g.system).count() as u64),
+        r.format.name()
+    )];
+    if r.system_total > 0 {
+        lines.push(format!(
+            "plus {} of the runtime's own goroutines (GC workers, finalizers; runtime.NumGoroutine does not count them)",
+            num(r.system_total)
+        ));
+    }
+    if let Some(b) = &r.base {
+        let d = r.user_total as i64 - b.user_total as i64;
+        let rate = b
+            .elapsed
+            .filter(|e| *e > 0.0)
+            .map(|e| format!(" in {e:.1} s ({:+.2}/s)", d as f64 / e))
+            .unwrap_or_default();
+        lines.push(format!(
+            "since {}: {} -> {} goroutines, {}{rate}; {} groups vanished",
+            b.name,
+            num(b.user_total),
+            num(r.user_total),
+            signed(d),
+            num(b.vanished)
+        ));
+    }
+    let leaks: Vec<&Group> = r.leaks().collect();
+    let sus = r
+        .groups
+        .iter()
+        .filter(|g| g.verdict == Verdict::Suspect)
+        .count();
+    lines.push(format!(
+        "{} leaking groups ({} goroutines), {} suspect",
+        leaks.len(),
+        num(leaks.iter().map(|g| g.count).sum()),
+        sus
+    ));
+    lines
+}
+
+/// Text for a terminal.
+pub fn write_text(
+    r: &GoroutineReport,
+    opts: &GoroutineRenderOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
+    let paint = |s: &str, code: &str| {
+        if opts.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    writeln!(w, "Goroutines: {}", esc(&r.name))?;
+    for l in summary(r) {
+        writeln!(w, "{}", esc(&l))?;
+    }
+    let (groups, others) = shown(r, opts.top);
+    for (i, g) in groups.iter().enumerate() {
+        let rule = &r.rules[g.rule];
+        let verdict = match g.verdict {
+            Verdict::Leak => paint("LEAK", "1;31"),
+            Verdict::Suspect => paint("SUSPECT", "1;33"),
+            Verdict::Ok => paint("ok", "32"),
+        };
+        let state = if g.state.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", g.state)
+        };
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{:>2}. {} {} goroutines{} {}: {}",
+            i + 1,
+            verdict,
+            num(g.count),
+            esc(&state),
+            esc(&rule.kind),
+            esc(&g.reason)
+        )?;
+        if let Some(s) = &g.blocked_in {
+            writeln!(w, "    blocked in  {}", esc(&site(s)))?;
+        }
+        match &g.created_by {
+            Some(s) => writeln!(w, "    created by  {}", esc(&site(s)))?,
+            None => {
+                if let Some(s) = &g.entry {
+                    writeln!(w, "    entry       {}", esc(&site(s)))?;
+                }
+            }
+        }
+        if let Some(gr) = growth(r, g) {
+            writeln!(w, "    growth      {gr}")?;
+        }
+        if let Some(wt) = waits_text(g) {
+            writeln!(w, "    waiting     {wt}")?;
+        }
+        if g.locked > 0 {
+            writeln!(
+                w,
+                "    locked      {} locked to their OS thread",
+                num(g.locked)
+            )?;
+        }
+        if g.verdict != Verdict::Ok {
+            writeln!(w, "    why         {}", esc(&rule.description))?;
+            writeln!(w, "    fix         {}", esc(&rule.advice))?;
+            let stack: Vec<&str> = g.stack.iter().take(8).map(|s| s.func.as_str()).collect();
+            if !stack.is_empty() {
+                writeln!(w, "    stack       {}", esc(&stack.join(" <- ")))?;
+            }
+        }
+    }
+    if others > 0 {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "... {others} more groups not leaking (--top 0 shows all)"
+        )?;
+    }
+    for n in &r.notes {
+        writeln!(w)?;
+        writeln!(w, "note: {}", esc(n))?;
+    }
+    Ok(())
+}
+
+/// Markdown for a PR or an incident note.
+pub fn write_markdown(
+    r: &GoroutineReport,
+    opts: &GoroutineRenderOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
+    writeln!(w, "## Goroutines: `{}`", md(&r.name))?;
+    writeln!(w)?;
+    for l in summary(r) {
+        writeln!(w, "- {}", md(&l))?;
+    }
+    writeln!(w)?;
+    let has_base = r.base.is_some();
+    write!(
+        w,
+        "| verdict | goroutines | state | kind | blocked in | created by (or entry) |"
+    )?;
+    if has_base {
+        write!(w, " growth |")?;
+    }
+    writeln!(w)?;
+    write!(w, "|---|---:|---|---|---|---|")?;
+    if has_base {
+        write!(w, "---:|")?;
+    }
+    writeln!(w)?;
+    let (groups, others) = shown(r, opts.top);
+    for g in &groups {
+        let cell = |s: Option<&Site>| s.map(|s| format!("`{}`", md(&site(s)))).unwrap_or_default();
+        write!(
+            w,
+            "| {} | {} | {} | {} | {} | {} |",
+            g.verdict.name(),
+            num(g.count),
+            md(&g.state),
+            md(&r.rules[g.rule].kind),
+            cell(g.blocked_in.as_ref()),
+            cell(g.created_by.as_ref().or(g.entry.as_ref()))
+        )?;
+        if has_base {
+            write!(w, " {} |", growth(r, g).unwrap_or_default())?;
+        }
+        writeln!(w)?;
+    }
+    if others > 0 {
+        writeln!(w)?;
+        writeln!(w, "{others} more groups not leaking.")?;
+    }
+    let flagged: Vec<&&Group> = groups.iter().filter(|g| g.verdict != Verdict::Ok).collect();
+    if !flagged.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "### What to change")?;
+        writeln!(w)?;
+        let mut seen = Vec::new();
+        for g in flagged {
+            let rule = &r.rules[g.rule];
+            if seen.contains(&g.rule) {
+                continue;
+            }
+            seen.push(g.rule);
+            writeln!(
+                w,
+                "- **{}**: {} {}",
+                md(&rule.kind),
+                md(&rule.description),
+                md(&rule.advice)
+            )?;
+        }
+    }
+    for n in &r.notes {
+        writeln!(w)?;
+        writeln!(w, "> {}", md(n))?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JsonSite<'a> {
+    function: &'a str,
+    file: &'a str,
+    line: u32,
+}
+
+#[derive(Serialize)]
+struct JsonGroup<'a> {
+    verdict: &'static str,
+    reason: &'a str,
+    kind: &'a str,
+    count: u64,
+    state: &'a str,
+    runtime: bool,
+    blocked_in: Option<JsonSite<'a>>,
+    blocked_in_user_code: bool,
+    created_by: Option<JsonSite<'a>>,
+    entry: Option<JsonSite<'a>>,
+    base_count: Option<u64>,
+    delta: Option<i64>,
+    per_second: Option<f64>,
+    wait_minutes: JsonWaits<'a>,
+    locked_to_thread: u64,
+    truncated: u64,
+    distinct_stacks: u64,
+    goroutine_ids: &'a [u64],
+    stack: Vec<JsonSite<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonWaits<'a> {
+    unknown: u64,
+    buckets: &'a [(u32, u64)],
+    min: Option<u32>,
+    median: Option<u32>,
+    max: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct JsonBase<'a> {
+    name: &'a str,
+    goroutines: u64,
+    vanished_groups: u64,
+    elapsed_seconds: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct JsonKind<'a> {
+    kind: &'a str,
+    description: &'a str,
+    advice: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: &'static str,
+    name: &'a str,
+    format: &'static str,
+    goroutines: u64,
+    runtime_goroutines: u64,
+    base: Option<JsonBase<'a>>,
+    groups: Vec<JsonGroup<'a>>,
+    kinds: Vec<JsonKind<'a>>,
+    notes: &'a [String],
+}
+
+fn jsite(s: &Site) -> JsonSite<'_> {
+    JsonSite {
+        function: &s.func,
+        file: &s.file,
+        line: s.line,
+    }
+}
+
+/// JSON: every group (no `--top` cut), schema `heapdoc.goroutines/1` (docs/json.md).
+pub fn write_json(r: &GoroutineReport, w: &mut dyn Write) -> Result<()> {
+    let mut used: Vec<usize> = r.groups.iter().map(|g| g.rule).collect();
+    used.sort_unstable();
+    used.dedup();
+    let out = JsonReport {
+        schema: "heapdoc.goroutines/1",
+        name: &r.name,
+        format: r.format.name(),
+        goroutines: r.user_total,
+        runtime_goroutines: r.system_total,
+        base: r.base.as_ref().map(|b| JsonBase {
+            name: &b.name,
+            goroutines: b.user_total,
+            vanished_groups: b.vanished,
+            elapsed_seconds: b.elapsed,
+        }),
+        groups: r
+            .groups
+            .iter()
+            .map(|g| JsonGroup {
+                verdict: g.verdict.name(),
+                reason: &g.reason,
+                kind: &r.rules[g.rule].kind,
+                count: g.count,
+                state: &g.state,
+                runtime: g.system,
+                blocked_in: g.blocked_in.as_ref().map(jsite),
+                blocked_in_user_code: g.blocked_in_user,
+                created_by: g.created_by.as_ref().map(jsite),
+                entry: g.entry.as_ref().map(jsite),
+                base_count: g.base_count,
+                delta: g.delta(),
+                per_second: r.per_second(g),
+                wait_minutes: JsonWaits {
+                    unknown: g.waits.unknown,
+                    buckets: &g.waits.buckets,
+                    min: g.waits.min,
+                    median: g.waits.median,
+                    max: g.waits.max,
+                },
+                locked_to_thread: g.locked,
+                truncated: g.truncated,
+                distinct_stacks: g.stacks,
+                goroutine_ids: &g.ids,
+                stack: g.stack.iter().map(jsite).collect(),
+            })
+            .collect(),
+        kinds: used
+            .iter()
+            .map(|&i| JsonKind {
+                kind: &r.rules[i].kind,
+                description: &r.rules[i].description,
+                advice: &r.rules[i].advice,
+            })
+            .collect(),
+        notes: &r.notes,
+    };
+    serde_json::to_writer_pretty(&mut *w, &out)?;
+    writeln!(w)?;
+    Ok(())
+}
