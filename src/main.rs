@@ -208,6 +208,9 @@ fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
             escape_terminal(&rule.to_string())
         ));
     }
+    for w in &gate.within_noise {
+        eprintln!("heapdoc: warning: {}", escape_terminal(w));
+    }
     for b in &gate.breaches {
         say(&format!("heapdoc: {}", escape_terminal(&b.message)));
     }

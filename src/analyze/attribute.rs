@@ -839,3 +839,56 @@ pub fn cpu_costs(p: &Profile, a: &Attribution, sample_index: usize) -> CpuCosts 
     c.by_site = by_site;
     c
 }
+
+/// A source file's path as it reads in any build of the same code: the module-relative form
+/// `-trimpath` would write (issue 18), so the same function built in another directory, from
+/// another GOROOT or module cache, has the same file.
+///
+/// - a relative path (already `-trimpath`ed, or a GOROOT-relative one) is kept;
+/// - a module cache path (`.../pkg/mod/github.com/x/y@v1.2.3/z.go`) loses the cache directory
+///   and the version (`github.com/x/y/z.go`);
+/// - a standard-library function's file under a `src/` directory (GOROOT) keeps what follows
+///   the last `/src/` (`runtime/map.go`);
+/// - any other absolute path (the user's module) becomes the function's package path and the
+///   file's base name (`example.com/svc/api/handler.go`; `main/main.go` for package main,
+///   whose module path a profile does not carry).
+pub fn module_relative_file(function: &str, file: &str) -> String {
+    let absolute = file.starts_with('/')
+        || file.starts_with('\\')
+        || (file.len() > 2 && file.as_bytes()[1] == b':');
+    if !absolute {
+        return file.to_string();
+    }
+    let file_slash = file.replace('\\', "/");
+    if let Some(i) = file_slash.rfind("/pkg/mod/") {
+        let rest = &file_slash[i + "/pkg/mod/".len()..];
+        let mut out = String::with_capacity(rest.len());
+        let mut versioned = false;
+        for (k, seg) in rest.split('/').enumerate() {
+            if k > 0 {
+                out.push('/');
+            }
+            match seg.find('@') {
+                Some(at) if !versioned => {
+                    versioned = true;
+                    out.push_str(&seg[..at]);
+                }
+                _ => out.push_str(seg),
+            }
+        }
+        return out;
+    }
+    let base = file_slash.rsplit('/').next().unwrap_or(&file_slash);
+    let pkg = go_package(function);
+    let first = pkg.split('/').next().unwrap_or(pkg);
+    let stdlib = !first.contains('.') && pkg != "main" && !pkg.is_empty();
+    if stdlib {
+        if let Some(i) = file_slash.rfind("/src/") {
+            return file_slash[i + "/src/".len()..].to_string();
+        }
+    }
+    if pkg.is_empty() || pkg == function {
+        return base.to_string();
+    }
+    format!("{pkg}/{base}")
+}

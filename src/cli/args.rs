@@ -255,13 +255,15 @@ pub struct DiffFlags {
     #[arg(long, value_name = "K", default_value_t = 3.0, value_parser = parse_sigma)]
     pub sigma: f64,
 
-    /// CI gate rule, e.g. 'total>+10%', 'cause:json>+5%', 'site:handler.go:42>+1MiB'
-    /// (repeatable); exit 1 when one is breached.
+    /// CI gate rule, e.g. 'total>+10%', 'cause:json>+5%', 'site:handler.go:42>+1MiB',
+    /// 'cum:main.handle>+5%' (with its callees) (repeatable); exit 1 when one is breached;
+    /// a limit inside the noise band is warned about.
     #[arg(long = "fail-on", value_name = "RULE", value_parser = parse_rule)]
     pub fail_on: Vec<Rule>,
 
     /// Also write a differential flame graph: widths from NEW, red where it grew, blue where
-    /// it shrank; vanished stacks are named in its subtitle. Written atomically.
+    /// it shrank, grey within its site's noise band; vanished stacks drawn under their own
+    /// root at BASE's width. Written atomically.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
 }

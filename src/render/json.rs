@@ -479,9 +479,13 @@ pub struct JsonCauseDelta {
 #[serde(deny_unknown_fields)]
 pub struct JsonSiteDelta {
     pub function: String,
+    /// Module-relative (`-trimpath`'s form): sites match by function, file and cause.
     pub file: String,
+    /// The line with most of the value in NEW (BASE for vanished sites).
     pub line: i64,
-    /// Dominant cause in NEW (in BASE for vanished sites).
+    /// That line in BASE; 0 for a new site.
+    pub base_line: i64,
+    /// The site's cause (part of how sites match).
     pub cause: String,
     pub status: String,
     pub change: JsonDelta,
@@ -534,6 +538,7 @@ pub fn build_diff(d: &crate::analyze::diff::Diff) -> JsonDiff {
                 function: s.function.clone(),
                 file: s.file.clone(),
                 line: s.line,
+                base_line: s.base_line,
                 cause: s.cause.clone(),
                 status: s.status.name().to_string(),
                 change: json_delta(&s.delta),

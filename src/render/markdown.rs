@@ -461,7 +461,11 @@ fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
                     relative(s.delta.relative),
                     escape(&s.cause),
                     escape(&s.function),
-                    location(&s.file, s.line),
+                    if s.base_line != 0 && s.base_line != s.line {
+                        format!("{} (was :{})", location(&s.file, s.line), s.base_line)
+                    } else {
+                        location(&s.file, s.line)
+                    },
                 ])
             )?;
         }

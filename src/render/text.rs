@@ -668,6 +668,11 @@ fn render_diff(d: &Diff, color: bool, w: &mut dyn Write) -> Result<()> {
         .map(|s| {
             let name = if s.file.is_empty() {
                 s.function.clone()
+            } else if s.base_line != 0 && s.base_line != s.line {
+                format!(
+                    "{} {}:{} (was :{})",
+                    s.function, s.file, s.line, s.base_line
+                )
             } else {
                 format!("{} {}:{}", s.function, s.file, s.line)
             };
