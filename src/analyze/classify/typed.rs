@@ -130,12 +130,20 @@ pub fn roundup(n: i64) -> i64 {
 }
 
 /// The size the heap profile records for one object of `n` bytes: pointer-free objects under
-/// 16 bytes share 16-byte tiny blocks.
+/// 16 bytes share 16-byte tiny blocks; since Go 1.22 small objects with pointers over 512
+/// bytes carry an 8-byte malloc header.
 pub fn recorded(n: i64, ptrs: bool) -> i64 {
+    recorded_in(n, ptrs, true)
+}
+
+/// [`recorded`] for a runtime with (`header`) or without (Go 1.21 and older) malloc headers.
+fn recorded_in(n: i64, ptrs: bool, header: bool) -> i64 {
     if n <= 0 {
         0
     } else if !ptrs && n < 16 {
         16
+    } else if header && ptrs && n > 512 && n <= 32768 - 8 {
+        roundup(n + 8)
     } else {
         roundup(n)
     }
@@ -148,6 +156,15 @@ pub fn growth_sizes(elem: i64, ptrs: bool) -> Vec<i64> {
     if elem <= 0 {
         return out;
     }
+    for header in [true, false] {
+        growth_series(elem, ptrs, header, &mut out);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn growth_series(elem: i64, ptrs: bool, header: bool, out: &mut Vec<i64>) {
     let mut cap: i64 = 0;
     for _ in 0..200 {
         let needed = cap + 1;
@@ -170,13 +187,15 @@ pub fn growth_sizes(elem: i64, ptrs: bool) -> Vec<i64> {
         if bytes > 1 << 36 {
             break;
         }
-        let mem = roundup(bytes);
-        out.push(recorded(mem, ptrs));
-        cap = mem / elem;
+        let block = recorded_in(bytes, ptrs, header);
+        let usable = if header && ptrs && bytes > 512 && bytes <= 32768 - 8 {
+            roundup(bytes + 8) - 8
+        } else {
+            roundup(bytes)
+        };
+        out.push(block);
+        cap = (usable / elem).max(needed);
     }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// The sizes a map with `key`- and `value`-byte slots allocates: its header, directory and
@@ -187,7 +206,9 @@ pub fn map_sizes(key: i64, value: i64) -> Vec<i64> {
         let slots = 8 * (key + value);
         for group in [8 + slots, 16 + slots] {
             for shift in 0..20 {
-                out.push(roundup(group << shift));
+                for header in [true, false] {
+                    out.push(recorded_in(group << shift, true, header));
+                }
             }
         }
     }
