@@ -2,7 +2,11 @@
 // packages under a directory (and their _test.go files). heapdoc embeds this file, builds it
 // once with the user's Go toolchain into its cache and runs it for --explain (issue 17).
 //
-//	goscan [DIR]
+//	goscan [-deps PREFIX,...] [DIR]
+//
+// With -deps, the dependencies of DIR's packages whose import path starts with one of the
+// prefixes are scanned too (their non-test files): the standard library or module-cache
+// packages the user declares as theirs with heapdoc's --module.
 //
 // It uses only the standard library: `go list -export -deps -test -json ./...` names the
 // packages and the compiler's export data of their imports (the go build cache), go/parser
@@ -71,8 +75,26 @@ var (
 
 func main() {
 	dir := "."
-	if len(os.Args) > 1 {
-		dir = os.Args[1]
+	var deps []string
+	args := os.Args[1:]
+	if len(args) >= 2 && args[0] == "-deps" {
+		for _, d := range strings.Split(args[1], ",") {
+			if d != "" {
+				deps = append(deps, d)
+			}
+		}
+		args = args[2:]
+	}
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	wanted := func(p pkgInfo) bool {
+		for _, d := range deps {
+			if strings.HasPrefix(p.ImportPath, d) {
+				return true
+			}
+		}
+		return false
 	}
 	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-test", "-json", "./...")
 	cmd.Dir = dir
@@ -96,7 +118,13 @@ func main() {
 		if p.Export != "" {
 			exports[p.ImportPath] = p.Export
 		}
-		if !p.DepOnly && p.ForTest == "" && !strings.HasSuffix(p.ImportPath, ".test") && !strings.HasSuffix(p.ImportPath, "_test") {
+		if p.ForTest != "" || strings.HasSuffix(p.ImportPath, ".test") || strings.HasSuffix(p.ImportPath, "_test") {
+			continue
+		}
+		if !p.DepOnly {
+			roots = append(roots, p)
+		} else if wanted(p) {
+			p.TestGoFiles, p.XTestGoFiles = nil, nil
 			roots = append(roots, p)
 		}
 	}

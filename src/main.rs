@@ -67,7 +67,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Flame(cmd)) => {
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
             let report = pipeline::report(&cmd.request()?, &evidence)?;
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
@@ -78,7 +82,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             &cmd.output
         }
         Some(Command::List(cmd)) => {
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
             let report = pipeline::report(&cmd.request()?, &evidence)?;
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
@@ -92,7 +100,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let cmd = &cli.report;
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
             let report = pipeline::report(&cmd.request()?, &evidence)?;
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
@@ -107,7 +119,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 
 fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     // Both sides get the same options and evidence.
-    let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+    let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
     let (base_req, new_req) = cmd.requests()?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
     let new = pipeline::report(&new_req, &evidence).context("NEW")?;

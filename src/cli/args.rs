@@ -402,6 +402,7 @@ impl EvidenceArgs {
             escapes: self.escapes.clone(),
             explain: self.explain.clone(),
             source_roots: self.source_root.clone(),
+            modules: Vec::new(),
         }
     }
 }

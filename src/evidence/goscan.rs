@@ -29,6 +29,9 @@ pub struct ExplainRequest {
     pub dir: PathBuf,
     /// Where results and the goscan binary are cached; None: [`cache_dir`].
     pub cache: Option<PathBuf>,
+    /// Import path prefixes of dependencies to model too (`--module`: standard-library or
+    /// module-cache packages that are the user's code).
+    pub packages: Vec<String>,
 }
 
 /// The evidence `--explain` produced.
@@ -188,6 +191,9 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     let cache = req.cache.clone().unwrap_or_else(cache_dir);
     let mut h = Fnv::new();
     h.add(GOSCAN_SOURCE.as_bytes()).add(go_version.as_bytes());
+    for p in &req.packages {
+        h.add(p.as_bytes());
+    }
     for k in ["GOFLAGS", "GOOS", "GOARCH", "CGO_ENABLED", "GOEXPERIMENT", "GOWORK"] {
         h.add(std::env::var(k).unwrap_or_default().as_bytes());
     }
@@ -218,7 +224,7 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     }
     let mut out = Explained::default();
     out.compiler = compile(&dir, &mut out.notes)?;
-    match goscan_binary(&cache, &go_version).and_then(|bin| run_goscan(&bin, &dir)) {
+    match goscan_binary(&cache, &go_version).and_then(|bin| run_goscan(&bin, &dir, &req.packages)) {
         Ok(text) => {
             let mut typed = TypedIndex::default();
             typed.add_jsonl(&text, "goscan")?;
@@ -237,8 +243,12 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     Ok(out)
 }
 
-fn run_goscan(bin: &Path, dir: &Path) -> Result<String> {
-    let out = Command::new(bin)
+fn run_goscan(bin: &Path, dir: &Path, packages: &[String]) -> Result<String> {
+    let mut cmd = Command::new(bin);
+    if !packages.is_empty() {
+        cmd.arg("-deps").arg(packages.join(","));
+    }
+    let out = cmd
         .arg(".")
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -22,6 +22,17 @@ pub struct EvidenceOptions {
     pub explain: Option<PathBuf>,
     /// Directories holding the profiled program's source.
     pub source_roots: Vec<PathBuf>,
+    /// `--module` prefixes: with `--explain`, the dependencies under them get the typed
+    /// model too (the standard library or module cache declared as the user's code).
+    pub modules: Vec<String>,
+}
+
+impl EvidenceOptions {
+    /// These options with the user's `--module` prefixes.
+    pub fn with_modules(mut self, modules: &[String]) -> EvidenceOptions {
+        self.modules = modules.to_vec();
+        self
+    }
 }
 
 /// Loads the evidence named by `opts`: reads the rules and escape files, runs `--explain`'s
@@ -47,6 +58,7 @@ pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
         let ex = goscan::explain(&goscan::ExplainRequest {
             dir: dir.clone(),
             cache: None,
+            packages: opts.modules.clone(),
         })?;
         let idx = escapes.get_or_insert_with(Default::default);
         // The compiler prints paths relative to DIR; anchor them so suffix matching
@@ -239,6 +251,7 @@ pub fn explain(dir: &std::path::Path) -> Result<String> {
     Ok(goscan::explain(&goscan::ExplainRequest {
         dir: dir.to_path_buf(),
         cache: None,
+        packages: Vec::new(),
     })?
     .compiler)
 }

@@ -254,6 +254,7 @@ struct SiteFacts {
     runtime: Vec<bool>,
     anywhere: Vec<Option<u32>>,
     stack: Vec<Option<u32>>,
+    leaf: Vec<Option<u32>>,
     runtime_rule: Vec<Option<u32>>,
     /// Per user site with a typed model of its line: the line's allocating expressions.
     typed: Vec<Option<std::sync::Arc<[typed::Candidate]>>>,
@@ -323,6 +324,7 @@ impl<'a> Classifier<'a> {
             runtime: vec![false; ns],
             anywhere: vec![None; ns],
             stack: vec![None; ns],
+            leaf: vec![None; ns],
             runtime_rule: vec![None; ns],
             typed: vec![None; ns],
         };
@@ -333,6 +335,7 @@ impl<'a> Classifier<'a> {
             facts.runtime[i] = is_runtime(name);
             facts.anywhere[i] = rules.match_anywhere(name);
             facts.stack[i] = rules.match_stack(name);
+            facts.leaf[i] = rules.match_leaf(name);
             facts.runtime_rule[i] = if facts.runtime[i] {
                 rules.match_runtime(name)
             } else {
@@ -717,8 +720,15 @@ fn decide(
     let boundary = frames.iter().position(|f| facts.user[f.0 as usize]);
     let region = &frames[..boundary.unwrap_or(frames.len())];
     let mut runtime_hit = None;
+    // The allocating frame: the first that is not the runtime's.
+    let site = region.iter().position(|f| !facts.runtime[f.0 as usize]);
     for (k, &f) in region.iter().enumerate().rev() {
-        if let Some(r) = facts.stack[f.0 as usize] {
+        let rule = facts.stack[f.0 as usize].or(if Some(k) == site {
+            facts.leaf[f.0 as usize]
+        } else {
+            None
+        });
+        if let Some(r) = rule {
             let note = rules.sub_note(
                 r,
                 region[..k].iter().map(|s| p.str(sites[s.0 as usize].name)),

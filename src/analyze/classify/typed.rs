@@ -198,10 +198,14 @@ fn growth_series(elem: i64, ptrs: bool, header: bool, out: &mut Vec<i64>) {
     }
 }
 
-/// The sizes a map with `key`- and `value`-byte slots allocates: its header, directory and
-/// table (Go 1.24+) and its groups (Go 1.24+) or buckets (before), doubling.
-pub fn map_sizes(key: i64, value: i64) -> Vec<i64> {
-    let mut out = vec![8, 24, 32, 48];
+/// The sizes a map with `key`- and `value`-byte slots allocates as it grows: its directory
+/// and tables (Go 1.24+), overflow bookkeeping (before), and its groups (Go 1.24+) or
+/// buckets (before), doubling; `make` adds the 48-byte header.
+pub fn map_sizes(key: i64, value: i64, made: bool) -> Vec<i64> {
+    let mut out = vec![8, 24, 32];
+    if made {
+        out.push(48);
+    }
     if key >= 0 && value >= 0 {
         let slots = 8 * (key + value);
         for group in [8 + slots, 16 + slots] {
@@ -360,8 +364,9 @@ pub fn split(cands: &[Candidate], groups: &[(Option<i64>, i64, i64)]) -> Vec<Par
         }
     };
     // Two expressions that each allocate once per execution of the line, one of a known
-    // size and one of any size, different causes, no tiny blocks: both have as many objects
-    // as the line ran, so the known size's objects beyond that count are the other's.
+    // size and one of any size, different causes: both have as many objects as the line
+    // ran, so the known size's objects beyond that count are the other's (tiny blocks can
+    // hide a few short strings; the count is then a little low).
     let balance = balance_split(cands, groups);
     for &(size, value, objects) in groups {
         if let (Some((f, v, n)), Some(s)) = (&balance, size) {
@@ -409,7 +414,7 @@ fn balance_split(
     cands: &[Candidate],
     groups: &[(Option<i64>, i64, i64)],
 ) -> Option<(usize, usize, i64)> {
-    if cands.len() != 2 || cands.iter().any(|c| !c.once || c.tiny) {
+    if cands.len() != 2 || cands.iter().any(|c| !c.once) {
         return None;
     }
     let f = cands.iter().position(|c| matches!(c.shape, Shape::Exact(_)))?;
@@ -417,7 +422,7 @@ fn balance_split(
     if cands[v].shape != Shape::Any || cands[f].cause == cands[v].cause {
         return None;
     }
-    if groups.iter().any(|(s, _, o)| s.is_none() || (*s == Some(16) && *o > 0)) {
+    if groups.iter().any(|(s, _, _)| s.is_none()) {
         return None;
     }
     let total: i64 = groups.iter().map(|g| g.2).sum();
@@ -453,9 +458,11 @@ pub fn candidate(e: &TypedExpr, cause: CauseId) -> Candidate {
         }
         "funclit" | "method-value" => (Shape::Exact(roundup(e.size)), true, false),
         "append" => (Shape::Series(growth_sizes(e.elem, e.ptrs)), false, !e.ptrs),
-        "composite-map" | "make-map" | "map-assign" => {
-            (Shape::Series(map_sizes(e.size, e.elem)), false, false)
-        }
+        "composite-map" | "make-map" | "map-assign" => (
+            Shape::Series(map_sizes(e.size, e.elem, e.kind != "map-assign")),
+            false,
+            false,
+        ),
         "concat" | "conv-string" | "conv-bytes" => (Shape::Any, true, true),
         _ => (Shape::Any, true, !e.ptrs),
     };
@@ -539,16 +546,20 @@ mod tests {
         for s in [48, 80, 160, 320] {
             assert!(g.contains(&s), "{s} not in {g:?}");
         }
-        assert!(!g.contains(&352) && !g.contains(&704));
+        assert!(!g.contains(&352));
+        // cap 16 is 640 B, 704 with the malloc header (Go 1.22+), 640 before.
+        assert!(g.contains(&704) && g.contains(&640));
     }
 
     #[test]
     fn map_groups_are_predicted() {
         // map[string][]Event: 8 + 8*(16+24) = 328 -> 352, two groups 704.
-        let m = map_sizes(16, 24);
+        let m = map_sizes(16, 24, false);
         assert!(m.contains(&352) && m.contains(&704) && m.contains(&8) && m.contains(&32));
+        // the header is make's, not an insert's
+        assert!(!m.contains(&48) && map_sizes(16, 24, true).contains(&48));
         // map[string]int: 208, 416, 896.
-        let m = map_sizes(16, 8);
+        let m = map_sizes(16, 8, false);
         assert!(m.contains(&208) && m.contains(&416) && m.contains(&896));
         assert!(!m.contains(&16));
     }
