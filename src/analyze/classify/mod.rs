@@ -658,6 +658,26 @@ fn classify_samples(
             *b = (v.unsigned_abs(), Some(*c));
         }
     }
+    // A site whose samples have several causes (one line, several stacks: a shared helper
+    // called from two places) lists them as parts, largest first, unless typed split it.
+    let mut cause_parts: FxHashMap<SiteId, Vec<Part>> = FxHashMap::default();
+    for (i, ((s, c), (v, o, ev, _, _))) in entries.iter().enumerate() {
+        let several = entries.get(i + 1).is_some_and(|((t, _), _)| t == s)
+            || (i > 0 && entries[i - 1].0 .0 == *s);
+        if several && !site_parts.contains_key(s) {
+            cause_parts.entry(*s).or_default().push(Part {
+                cause: *c,
+                value: clamp(*v),
+                objects: clamp(*o),
+                size: None,
+                confidence: Confidence::Certain,
+                what: evidence[*ev].describe(),
+            });
+        }
+    }
+    for parts in cause_parts.values_mut() {
+        parts.sort_by(|a, b| b.value.unsigned_abs().cmp(&a.value.unsigned_abs()));
+    }
     for ((s, c), (_, _, ev, note, _)) in &entries {
         let (bv, bc) = best[s.0 as usize];
         if bc == Some(*c) {
@@ -671,7 +691,10 @@ fn classify_samples(
                 } else {
                     bv as f64 / total as f64
                 },
-                parts: site_parts.remove(s).unwrap_or_default(),
+                parts: site_parts
+                    .remove(s)
+                    .or_else(|| cause_parts.remove(s))
+                    .unwrap_or_default(),
             });
         }
     }
