@@ -106,7 +106,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Flame(cmd)) => {
             let req = cmd.request()?;
             guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
             let report = pipeline::report(&req, &evidence)?;
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
@@ -119,7 +123,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::List(cmd)) => {
             let req = cmd.request()?;
             guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
             let report = pipeline::report(&req, &evidence)?;
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
@@ -135,7 +143,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             let cmd = &cli.report;
             let req = cmd.request()?;
             guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+            let evidence = evidence::load(
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
             let report = pipeline::report(&req, &evidence)?;
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
@@ -161,7 +173,11 @@ fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     if let (Some(o), Some(s)) = (out, &cmd.diff.svg) {
         output::check_distinct(("-o", o), ("--svg", s))?;
     }
-    let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+    let evidence = evidence::load(
+        &cmd.evidence
+            .evidence_options()
+            .with_modules(&cmd.analysis.module),
+    )?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
     let new = pipeline::report(&new_req, &evidence).context("NEW")?;
     let d = diff::diff(&base, &new, &cmd.diff.diff_options(cmd.analysis.top))?;

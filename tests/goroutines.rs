@@ -379,7 +379,10 @@ fn plain_report_reads_every_format_and_skips_runtime_frames() {
             sites.iter().all(|(f, _)| !f.starts_with("runtime.")),
             "{f}: {sites:?}"
         );
-        assert!(sites.contains(&("main.watchSession".into(), 20)), "{f}: {sites:?}");
+        assert!(
+            sites.contains(&("main.watchSession".into(), 20)),
+            "{f}: {sites:?}"
+        );
         // The main goroutine (1 of them) wrote each format from a different function.
         outs.push(sites.into_iter().filter(|s| s.1 > 1).collect::<Vec<_>>());
     }

@@ -141,7 +141,7 @@ pub fn analyze(
     let (sample_index, sample_index_reason) =
         choose_sample_index(&profile, opts.sample_index.as_deref())?;
     let mut profile = profile;
-    let mut notes = Vec::new();
+    let mut notes = evidence.notes.clone();
     if let Some(note) = opts.filters.apply(&mut profile, sample_index) {
         notes.push(note);
     }
@@ -166,6 +166,7 @@ pub fn analyze(
         &opts.classify,
         evidence.escapes.as_ref(),
         evidence.lines(),
+        evidence.typed.as_ref(),
     );
     let (mut attribution, decided, locals) =
         attribute::attribute_visiting(&profile, &attr_opts, table, &classifier);

@@ -421,6 +421,7 @@ impl EvidenceArgs {
             escapes: self.escapes.clone(),
             explain: self.explain.clone(),
             source_roots: self.source_root.clone(),
+            modules: Vec::new(),
         }
     }
 }

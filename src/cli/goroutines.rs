@@ -102,7 +102,6 @@ impl GoroutinesCmd {
         };
         let fetch = FetchOptions {
             save: Save::Off,
-            progress: false,
             ..FetchOptions::default()
         };
         let snapshot = goroutine_url(&self.snapshot);

