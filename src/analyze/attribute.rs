@@ -119,6 +119,10 @@ pub struct Attribution {
     pub loc_sites: Vec<SiteId>,
     pub loc_sites_end: Vec<u32>,
     pub total_objects: Option<i64>,
+    /// A site's flat, cum or objects, the total or the unattributed value is outside i64
+    /// (summed exactly in i128): the caller refuses the profile rather than show a clamped
+    /// number (issue 16, finding 21).
+    pub overflowed: bool,
     /// Per distinct stack, the sum of its samples' chosen values, kept from the pass for
     /// [`Attribution::mark_inline`] (which takes it).
     stack_values: Option<StackValues>,
@@ -362,7 +366,14 @@ pub fn attribute_visiting<V: StackVisitor>(
         unattributed += part.unattributed;
     }
     drop((stack_o, stack_n));
-    let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    let overflowed = std::cell::Cell::new(false);
+    let clamp = |x: i128| {
+        let c = x.clamp(i64::MIN as i128, i64::MAX as i128);
+        if c != x {
+            overflowed.set(true);
+        }
+        c as i64
+    };
     for (i, s) in sites.iter_mut().enumerate() {
         s.flat = clamp(flat[i]);
         s.cum = clamp(cum[i]);
@@ -376,6 +387,7 @@ pub fn attribute_visiting<V: StackVisitor>(
         loc_sites,
         loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
+        overflowed: overflowed.get(),
         stack_values: Some(StackValues {
             sample_index: opts.sample_index,
             sums: stack_v,

@@ -177,6 +177,12 @@ pub fn analyze(
         sample_index,
         attr_opts.objects_index,
     );
+    check_sums(
+        &profile,
+        (sample_index, attr_opts.objects_index),
+        &attribution,
+        &classification,
+    )?;
     let mut order = top_order(&profile, &attribution);
     // Sites with nothing attributed (only on stacks as callers) are not allocation sites.
     order.retain(|id| {
@@ -256,4 +262,48 @@ pub fn analyze(
         inputs,
         profile,
     })
+}
+
+/// Refuses a profile whose per-site or per-cause sums do not fit in 64 bits (the profile's
+/// total does, or decoding refused it): a clamped number would be silently wrong (issue 16,
+/// finding 21). Cause totals are clamped in the classification; only when one sits at a bound
+/// are they summed again exactly, in one pass over the samples.
+fn check_sums(
+    profile: &Profile,
+    (sample_index, objects_index): (usize, Option<usize>),
+    a: &attribute::Attribution,
+    c: &classify::Classification,
+) -> Result<()> {
+    let refuse = |what: &str| {
+        anyhow::anyhow!(
+            "the {} values of {what} sum past 64 bits (a corrupt or crafted profile); heapdoc cannot report them exactly",
+            profile.sample_type_name(sample_index)
+        )
+    };
+    if a.overflowed {
+        return Err(refuse("one allocation site"));
+    }
+    let at_bound = |v: i64| v == i64::MAX || v == i64::MIN;
+    if !c
+        .totals
+        .iter()
+        .any(|t| at_bound(t.value) || at_bound(t.objects))
+    {
+        return Ok(());
+    }
+    let mut exact = vec![(0i128, 0i128); c.totals.len()];
+    let mut cur = profile.samples.cursor();
+    while let Some(s) = cur.next() {
+        if a.stack_site[s.stack as usize] == attribute::SiteId::NONE {
+            continue;
+        }
+        let e = &mut exact[c.stack_cause[s.stack as usize].0 as usize];
+        e.0 += s.values[sample_index] as i128;
+        e.1 += objects_index.map_or(0, |o| s.values[o] as i128);
+    }
+    let fits = |v: i128| i64::try_from(v).is_ok();
+    if exact.iter().any(|&(v, o)| !fits(v) || !fits(o)) {
+        return Err(refuse("one cause"));
+    }
+    Ok(())
 }

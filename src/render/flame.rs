@@ -89,7 +89,9 @@ pub fn safe_name(name: &str) -> String {
     for c in name.trim().chars() {
         match c {
             ';' => out.push('∶'),
-            c if c.is_control() => {
+            // Controls, bidi formatting and XML-invalid code points (U+FFFE, U+FFFF) would
+            // break the SVG or disguise a name (issue 16).
+            c if super::escape::is_unsafe_text(c) => {
                 let n = c as u32;
                 if n <= 0xff {
                     out.push_str(&format!("\\x{n:02x}"));
@@ -621,6 +623,7 @@ fn xml_escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if super::escape::is_unsafe_text(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }

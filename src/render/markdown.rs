@@ -19,14 +19,19 @@ use crate::units::{group, human, human_f, percent, relative, signed};
 /// `s` as literal Markdown text, safe in a paragraph, a list item and a table cell.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '#' | '!' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
+            // No GFM autolink (`https://`, `www.`, `user@host`) starts in a name (issue 16).
+            ':' | '@' | '.' if super::escape::markdown_autolink_char(s, i) => {
+                out.push('\\');
+                out.push(c);
+            }
             '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {
+            c if super::escape::is_unsafe_text(c) => {
                 out.push_str(&c.escape_unicode().to_string().replace('\\', "\\\\"))
             }
             c => out.push(c),
