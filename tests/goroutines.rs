@@ -388,3 +388,53 @@ fn plain_report_reads_every_format_and_skips_runtime_frames() {
     }
     assert!(outs.windows(2).all(|w| w[0] == w[1]), "{outs:?}");
 }
+
+/// `--svg`: a flame graph of the goroutines, one tower per group, the leaf frame naming the
+/// wait state (and verdict) and filled with the state's color; widths are the counts.
+#[test]
+fn svg_flame_graph_colors_leaves_by_wait_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svg = tmp.path().join("g.svg");
+    common::run_ok([
+        "goroutines".as_ref(),
+        "samples/goroutines/t1.debug2.txt".as_ref(),
+        "samples/goroutines/t2.debug2.txt".as_ref(),
+        "--svg".as_ref(),
+        svg.as_os_str(),
+    ]);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&text, opts).unwrap();
+    let frame = |needle: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("g"))
+            .find(|g| {
+                g.children()
+                    .any(|c| c.has_tag_name("title") && c.text().unwrap_or("").starts_with(needle))
+            })
+            .unwrap_or_else(|| panic!("no frame {needle}"))
+    };
+    let rect = |needle: &str| {
+        let g = frame(needle);
+        let r = g.children().find(|c| c.has_tag_name("rect")).unwrap();
+        r.attribute("fill").unwrap().to_string()
+    };
+    assert_eq!(
+        rect(
+            "main.watchSession «chan receive (nil chan) · leak context-never-done» (20 goroutines"
+        ),
+        "rgb(215,48,39)"
+    );
+    assert_eq!(
+        rect("main.worker «chan receive» (8 goroutines"),
+        "rgb(102,194,165)"
+    );
+    // Callers are grey.
+    assert_eq!(
+        rect("net/http.(*Client).Do (20 goroutines"),
+        "rgb(220,220,220)"
+    );
+}

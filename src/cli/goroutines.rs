@@ -51,6 +51,11 @@ pub struct GoroutinesCmd {
     #[arg(long = "fail-on", value_name = "RULE")]
     pub fail_on: Vec<FailOn>,
 
+    /// Also write an SVG flame graph of the goroutines (one tower per group, leaf frames
+    /// colored by wait state) to FILE, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+
     /// A rules file whose [[goroutine]] tables are tried before the built-in ones.
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
@@ -160,6 +165,16 @@ impl GoroutinesCmd {
             heapdoc::render::Format::Markdown => {
                 heapdoc::render::goroutines::write_markdown(&report, &ropts, &mut buf)?
             }
+        }
+        if let Some(path) = &self.svg {
+            let mut svg = Vec::new();
+            heapdoc::render::goroutines::write_svg(
+                &report,
+                &heapdoc::render::flame::FlameOptions::default(),
+                &mut svg,
+            )?;
+            heapdoc::output::write_atomic(path, &svg)
+                .with_context(|| format!("--svg {}", path.display()))?;
         }
         Ok((buf, breaches))
     }

@@ -177,36 +177,20 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
     b.dump.format = Some(format);
     let empty = b.intern("");
     let mut cache = Cache::default();
-    let mut buf = Vec::with_capacity(256);
     let mut frames: Vec<FrameIdx> = Vec::with_capacity(64);
     let mut cur: Option<Open> = None;
     let mut lineno = 0u64;
     let crash = format == DumpFormat::Crash;
-    let max_line = limits.max_line_len;
-    loop {
-        buf.clear();
-        let n = std::io::Read::take(&mut r, max_line as u64 + 2)
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("reading line {}", lineno + 1))?;
-        if n == 0 {
-            break;
-        }
+    for_each_line(&mut r, limits.max_line_len, |raw| {
         lineno += 1;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
-        } else if n > max_line {
-            bail!("line {lineno} is over the limit of {max_line} bytes");
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        let line = std::str::from_utf8(&buf)
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let line = std::str::from_utf8(raw)
             .map_err(|e| anyhow!("line {lineno}: not UTF-8 text (byte {})", e.valid_up_to()))?;
         if let Some(g) = cur.as_mut() {
             if line.is_empty() {
                 let g = cur.take().unwrap_or_else(|| unreachable!());
                 close(&mut b, g, &mut frames, lineno, limits)?;
-                continue;
+                return Ok(());
             }
             if let Some((func, is_creator)) = g.pending.take() {
                 let Some((file, ln)) = file_line(line) else {
@@ -230,19 +214,19 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
                     }
                     frames.push(f);
                 }
-                continue;
+                return Ok(());
             }
             if let Some(rest) = line.strip_prefix("created by ") {
                 let func = rest.split(" in goroutine ").next().unwrap_or(rest);
                 g.pending = Some((cache.get(&mut b, func), true));
-                continue;
+                return Ok(());
             }
             if line == "...additional frames elided..."
                 || line.starts_with("goroutine running on other thread")
                 || line.starts_with("...")
             {
                 g.truncated = true;
-                continue;
+                return Ok(());
             }
             if line.starts_with('\t') || line.starts_with(' ') {
                 bail!("line {lineno}: a location line with no function line before it: {line:?}");
@@ -254,11 +238,11 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
             } else {
                 let func = frame_func(line);
                 g.pending = Some((cache.get(&mut b, func), false));
-                continue;
+                return Ok(());
             }
         }
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         match header(line) {
             Some(h) => {
@@ -286,7 +270,8 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
                 shorten(line)
             ),
         }
-    }
+        Ok(())
+    })?;
     if let Some(g) = cur.take() {
         close(&mut b, g, &mut frames, lineno, limits)?;
     }
@@ -294,6 +279,61 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
         bail!("no goroutines in the traceback text");
     }
     Ok(b.finish())
+}
+
+/// Calls `f` with each line of `r` (without its `\n`), in place in the reader's buffer: a line
+/// is copied only when it straddles two reads. A line longer than `max` is an error.
+fn for_each_line<R: BufRead>(
+    r: &mut R,
+    max: usize,
+    mut f: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut carry: Vec<u8> = Vec::new();
+    let too_long = || anyhow!("a line is over the limit of {max} bytes");
+    loop {
+        let buf = r.fill_buf().context("reading")?;
+        let n = buf.len();
+        if n == 0 {
+            if !carry.is_empty() {
+                f(&carry)?;
+            }
+            return Ok(());
+        }
+        let mut rest = buf;
+        if !carry.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    carry.extend_from_slice(&rest[..i]);
+                    if carry.len() > max {
+                        return Err(too_long());
+                    }
+                    f(&carry)?;
+                    carry.clear();
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    carry.extend_from_slice(rest);
+                    if carry.len() > max {
+                        return Err(too_long());
+                    }
+                    r.consume(n);
+                    continue;
+                }
+            }
+        }
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            if i > max {
+                return Err(too_long());
+            }
+            f(&rest[..i])?;
+            rest = &rest[i + 1..];
+        }
+        if rest.len() > max {
+            return Err(too_long());
+        }
+        carry.extend_from_slice(rest);
+        r.consume(n);
+    }
 }
 
 fn shorten(s: &str) -> String {

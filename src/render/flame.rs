@@ -528,7 +528,7 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
 
 /// inferno's options shared by every heapdoc flame graph: white background, no randomness
 /// (a name missing from a palette is hashed), the unit as the count name.
-fn inferno_options(
+pub(crate) fn inferno_options(
     title: String,
     subtitle: String,
     unit: &str,
@@ -551,7 +551,7 @@ fn inferno_options(
     o
 }
 
-fn rgb((r, g, b): (u8, u8, u8)) -> Color {
+pub(crate) fn rgb((r, g, b): (u8, u8, u8)) -> Color {
     Color { r, g, b }
 }
 
@@ -559,7 +559,7 @@ const LEGEND_ROW: usize = 18;
 
 /// inferno has no legend: grows the SVG by the legend's height and draws one swatch and name
 /// per cause below the graph.
-fn add_legend(svg: &str, legend: &[(String, (u8, u8, u8))]) -> String {
+pub(crate) fn add_legend(svg: &str, legend: &[(String, (u8, u8, u8))]) -> String {
     if legend.is_empty() {
         return svg.to_string();
     }

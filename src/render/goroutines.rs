@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::analyze::goroutines::{GoroutineReport, Group, Site, Verdict};
@@ -63,7 +63,16 @@ fn waits_text(g: &Group) -> Option<String> {
     let mut parts: Vec<String> = w
         .buckets
         .iter()
-        .map(|(lo, n)| format!("{} for {lo}+ min", num(*n)))
+        .map(|(lo, n)| {
+            let range = match lo {
+                1 => "1-4",
+                5 => "5-14",
+                15 => "15-59",
+                60 => "60-239",
+                _ => "240+",
+            };
+            format!("{} for {range} min", num(*n))
+        })
         .collect();
     if w.unknown > 0 {
         parts.push(format!("{} under a minute", num(w.unknown)));
@@ -434,5 +443,103 @@ pub fn write_json(r: &GoroutineReport, w: &mut dyn Write) -> Result<()> {
     };
     serde_json::to_writer_pretty(&mut *w, &out)?;
     writeln!(w)?;
+    Ok(())
+}
+
+/// Fill colors of the wait states in the SVG.
+const STATE_COLORS: &[(&str, (u8, u8, u8))] = &[
+    ("select", (0x8d, 0xa0, 0xcb)),
+    ("chan receive", (0x66, 0xc2, 0xa5)),
+    ("chan send", (0xfc, 0x8d, 0x62)),
+    ("IO wait", (0xe7, 0x8a, 0xc3)),
+    ("sleep", (0xa6, 0xd8, 0x54)),
+    ("syscall", (0xe5, 0xc4, 0x94)),
+    ("running", (0xff, 0xd9, 0x2f)),
+    ("runnable", (0xff, 0xd9, 0x2f)),
+];
+
+fn state_color(state: &str) -> (u8, u8, u8) {
+    if state.contains("nil chan") || state.starts_with("select (no cases)") {
+        return (0xd7, 0x30, 0x27);
+    }
+    if state.starts_with("sync.") || state.contains("semacquire") || state.contains("Lock") {
+        return (0xb3, 0xb3, 0xff);
+    }
+    STATE_COLORS
+        .iter()
+        .find(|(s, _)| *s == state)
+        .map_or((0xbd, 0xbd, 0xbd), |x| x.1)
+}
+
+/// An SVG flame graph of the groups' goroutines (inferno): one tower per group, its most
+/// common stack, as wide as the group's count; the leaf frame names the wait state (and the
+/// verdict, for leaks and suspects) and is filled with the state's color; callers are grey.
+pub fn write_svg(
+    r: &GoroutineReport,
+    opts: &crate::render::flame::FlameOptions,
+    w: &mut dyn Write,
+) -> Result<()> {
+    use crate::render::flame::{add_legend, inferno_options, rgb, safe_name, NEUTRAL};
+    use inferno::flamegraph::{self, color::PaletteMap};
+    let mut palette = PaletteMap::default();
+    palette.insert("", rgb(NEUTRAL));
+    let mut lines: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut legend: Vec<(String, (u8, u8, u8))> = Vec::new();
+    for g in &r.groups {
+        let mut frames: Vec<String> = g
+            .stack
+            .iter()
+            .rev()
+            .map(|s| {
+                if opts.lines {
+                    safe_name(&format!("{} {}:{}", s.func, s.file, s.line))
+                } else {
+                    safe_name(&s.func)
+                }
+            })
+            .collect();
+        for f in &frames {
+            palette.insert(f, rgb(NEUTRAL));
+        }
+        let state = if g.state.is_empty() {
+            "unknown state"
+        } else {
+            g.state.as_str()
+        };
+        let mut tag = safe_name(state);
+        if g.verdict != Verdict::Ok {
+            tag.push_str(&format!(
+                " · {} {}",
+                g.verdict.name(),
+                safe_name(&r.rules[g.rule].kind)
+            ));
+        }
+        let leaf = match frames.pop() {
+            Some(f) => format!("{f} «{tag}»"),
+            None => format!("«{tag}»"),
+        };
+        let color = state_color(state);
+        palette.insert(&leaf, rgb(color));
+        if !legend.iter().any(|(n, _)| n == state) {
+            legend.push((safe_name(state), color));
+        }
+        frames.push(leaf);
+        *lines.entry(frames.join(";")).or_default() += g.count;
+    }
+    let subtitle = format!(
+        "{} goroutines ({}); one tower per group, leaf frames colored by wait state; from {}",
+        r.user_total + r.system_total,
+        r.format.name(),
+        safe_name(&r.name)
+    );
+    let mut o = inferno_options("heapdoc: goroutines".into(), subtitle, "count", opts);
+    o.count_name = "goroutines".into();
+    o.palette_map = Some(&mut palette);
+    let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();
+    let mut svg = Vec::new();
+    flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
+        .context("rendering the flame graph")?;
+    let svg = String::from_utf8(svg).context("inferno wrote non-UTF-8 SVG")?;
+    w.write_all(add_legend(&svg, &legend).as_bytes())?;
     Ok(())
 }
