@@ -124,8 +124,9 @@ pub struct AnalysisArgs {
     #[arg(long)]
     pub leaf_sites: bool,
 
-    /// Package path prefix of the user's own code (repeatable). Default: everything outside
-    /// the standard library and the module cache.
+    /// Package path prefix of the user's own code (repeatable): the report's "Your code"
+    /// lines and the classifier's "your line". Default: main and everything outside the
+    /// standard library and the module cache.
     #[arg(long, value_name = "PREFIX")]
     pub module: Vec<String>,
 }
