@@ -12,7 +12,7 @@ use cli::{Cli, Command, DiffCmd};
 use heapdoc::analyze::{diff, listing};
 use heapdoc::render::term::escape_terminal;
 use heapdoc::render::{self, flame, RenderOptions};
-use heapdoc::{evidence, output, pipeline};
+use heapdoc::{output, pipeline};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -67,8 +67,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Flame(cmd)) => {
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request()?, &evidence)?;
+            let (report, _, notices) =
+                pipeline::report_auto(&cmd.request()?, &cmd.evidence.evidence_options())?;
+            tell(&notices);
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
                 flame::write_folded(&report, &opts, &mut buf)?;
@@ -78,8 +79,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             &cmd.output
         }
         Some(Command::List(cmd)) => {
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request()?, &evidence)?;
+            let (report, evidence, notices) =
+                pipeline::report_auto(&cmd.request()?, &cmd.evidence.evidence_options())?;
+            tell(&notices);
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
                 anyhow::bail!(
@@ -92,8 +94,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let cmd = &cli.report;
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request()?, &evidence)?;
+            let (report, _, notices) =
+                pipeline::report_auto(&cmd.request()?, &cmd.evidence.evidence_options())?;
+            tell(&notices);
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
             };
@@ -106,11 +109,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
-    // Both sides get the same options and evidence.
-    let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+    // Both sides get the same options and evidence: chosen for NEW (its module's escape
+    // analysis by default, issue 18), then used for BASE.
     let (base_req, new_req) = cmd.requests()?;
+    let (new, evidence, notices) =
+        pipeline::report_auto(&new_req, &cmd.evidence.evidence_options()).context("NEW")?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
-    let new = pipeline::report(&new_req, &evidence).context("NEW")?;
+    tell(&notices);
     let d = diff::diff(&base, &new, &cmd.diff.diff_options(cmd.analysis.top))?;
     // The rules are checked before anything is written: a rule that cannot apply is a usage
     // error, and exit 2 writes nothing.
@@ -173,6 +178,13 @@ fn man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
         output::write_atomic(&path, &buf).with_context(|| format!("{}", path.display()))?;
     }
     Ok(())
+}
+
+/// What heapdoc did by itself (the escape analysis it ran), one stderr line each.
+fn tell(notices: &[String]) {
+    for n in notices {
+        eprintln!("heapdoc: {}", escape_terminal(n));
+    }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -152,8 +152,16 @@ pub struct EvidenceArgs {
 
     /// Directory holding the profiled program's source; profile paths are matched by their
     /// longest existing suffix. Enables source-line evidence and shows each site's line.
+    /// Without it (and --explain), the profile's absolute paths are read when they exist
+    /// under the current directory's Go module, GOROOT or GOMODCACHE.
     #[arg(long, value_name = "DIR", help_heading = EVIDENCE)]
     pub source_root: Vec<PathBuf>,
+
+    /// Do not run the compiler's escape analysis by itself. By default, run inside a Go module
+    /// that the profile names, with go on PATH, heapdoc runs it on that module (cached, so
+    /// repeat runs cost nothing); otherwise it notes the command that would add it.
+    #[arg(long, conflicts_with = "explain", help_heading = EVIDENCE)]
+    pub no_explain: bool,
 }
 
 /// Where the output goes.
@@ -405,6 +413,7 @@ impl EvidenceArgs {
             escapes: self.escapes.clone(),
             explain: self.explain.clone(),
             source_roots: self.source_root.clone(),
+            no_explain: self.no_explain,
         }
     }
 }
