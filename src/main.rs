@@ -12,7 +12,7 @@ use cli::{Cli, Command, DiffCmd};
 use heapdoc::analyze::{diff, listing};
 use heapdoc::render::term::escape_terminal;
 use heapdoc::render::{self, flame, RenderOptions};
-use heapdoc::{evidence, output, pipeline};
+use heapdoc::{output, pipeline};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -106,12 +106,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Flame(cmd)) => {
             let req = cmd.request()?;
             guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let evidence = evidence::load(
+            let (report, _, notices) = pipeline::report_auto(
+                &req,
                 &cmd.evidence
                     .evidence_options()
                     .with_modules(&cmd.analysis.module),
             )?;
-            let report = pipeline::report(&req, &evidence)?;
+            tell(&notices);
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
                 flame::write_folded(&report, &opts, &mut buf)?;
@@ -123,12 +124,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(Command::List(cmd)) => {
             let req = cmd.request()?;
             guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let evidence = evidence::load(
+            let (report, evidence, notices) = pipeline::report_auto(
+                &req,
                 &cmd.evidence
                     .evidence_options()
                     .with_modules(&cmd.analysis.module),
             )?;
-            let report = pipeline::report(&req, &evidence)?;
+            tell(&notices);
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
                 anyhow::bail!(
@@ -143,12 +145,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             let cmd = &cli.report;
             let req = cmd.request()?;
             guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let evidence = evidence::load(
+            let (report, _, notices) = pipeline::report_auto(
+                &req,
                 &cmd.evidence
                     .evidence_options()
                     .with_modules(&cmd.analysis.module),
             )?;
-            let report = pipeline::report(&req, &evidence)?;
+            tell(&notices);
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
             };
@@ -161,7 +164,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
-    // Both sides get the same options and evidence.
+    // Both sides get the same options and evidence: chosen for NEW (its module's escape
+    // analysis by default, issue 18), then used for BASE.
     let (base_req, new_req) = cmd.requests()?;
     let out = cmd
         .output
@@ -173,13 +177,15 @@ fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     if let (Some(o), Some(s)) = (out, &cmd.diff.svg) {
         output::check_distinct(("-o", o), ("--svg", s))?;
     }
-    let evidence = evidence::load(
+    let (new, evidence, notices) = pipeline::report_auto(
+        &new_req,
         &cmd.evidence
             .evidence_options()
             .with_modules(&cmd.analysis.module),
-    )?;
+    )
+    .context("NEW")?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
-    let new = pipeline::report(&new_req, &evidence).context("NEW")?;
+    tell(&notices);
     let d = diff::diff(&base, &new, &cmd.diff.diff_options(cmd.analysis.top))?;
     // The rules are checked before anything is written: a rule that cannot apply is a usage
     // error, and exit 2 writes nothing.
@@ -262,6 +268,17 @@ fn man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
         output::write_file(&path, &buf).with_context(|| format!("{}", path.display()))?;
     }
     Ok(())
+}
+
+/// What heapdoc did by itself (the escape analysis it ran), one stderr line each.
+/// Notices on stderr; a closed or broken stderr drops them (eprintln! would panic there,
+/// issue 16).
+fn tell(notices: &[String]) {
+    use std::io::Write as _;
+    let mut err = io::stderr().lock();
+    for n in notices {
+        let _ = writeln!(err, "heapdoc: {}", escape_terminal(n));
+    }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -58,6 +58,7 @@ fn case(flag: &str, dir: &std::path::Path) -> (Vec<String>, bool) {
             true,
         ),
         "--source-root" => (s(&["--source-root", "samples/src"]), true),
+        "--no-explain" => (vec![flag.to_string()], true),
         // Runs the Go compiler: covered by tests/explain.rs (needs Go); here the flag must
         // be taken by the parser and refuse a missing directory as heapdoc's own error.
         "--explain" => (s(&["--explain", "/nonexistent-dir"]), false),

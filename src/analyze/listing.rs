@@ -21,7 +21,8 @@ pub struct Listing {
     pub unit: String,
     /// The report's total, for the header of each function.
     pub total: i64,
-    /// Whether source lines were available (`--source-root`, `--explain`).
+    /// Whether the source of any listed function was read (`--source-root`, `--explain`, the
+    /// default roots).
     pub have_source: bool,
     /// Functions by name, then file.
     pub functions: Vec<ListedFunction>,
@@ -93,7 +94,9 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
     let mut out = Listing {
         unit: r.unit().to_string(),
         total: r.total(),
-        have_source: lines.is_some(),
+        // Set below when a listed function's file was read: the default source roots
+        // (GOROOT, the module) are always given but may hold none of these files.
+        have_source: false,
         functions: Vec::new(),
     };
     for (name, files) in &funcs {
@@ -110,6 +113,7 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
                 .filter(|s| *s <= first)
                 .unwrap_or(first);
             let source = lines.and_then(|l| l.lines(file));
+            out.have_source |= source.is_some();
             let text_of = |line: i64| -> Option<String> {
                 let i = usize::try_from(line).ok()?.checked_sub(1)?;
                 // Tabs are expanded so the listing lines up and escaping leaves them readable.

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod goroutines;
 pub mod labels;
 pub mod listing;
+pub mod own;
 pub mod report;
 
 use anyhow::{bail, Result};
@@ -229,7 +230,7 @@ pub fn analyze(
     let cpu =
         (kind == Kind::Cpu).then(|| attribute::cpu_costs(&profile, &attribution, sample_index));
     // The shown sites' source lines are read now, so rendering reads no files.
-    let site_lines = match evidence.lines() {
+    let site_lines: std::collections::HashMap<attribute::SiteId, String> = match evidence.lines() {
         Some(src) => order
             .iter()
             .filter_map(|&id| {
@@ -244,7 +245,31 @@ pub fn analyze(
         .by_label
         .as_deref()
         .map(|key| labels::breakdown(&profile, &attribution, &classification, sample_index, key));
+    let own = kind.is_memory().then(|| {
+        own::own_code(
+            &profile,
+            &attribution,
+            &classification,
+            sample_index,
+            attr_opts.objects_index,
+            &opts.classify.modules,
+            opts.top,
+        )
+    });
+    // The own lines' source text too, when a source tree is at hand.
+    let mut site_lines = site_lines;
+    if let (Some(Some(o)), Some(src)) = (&own, evidence.lines()) {
+        for l in &o.lines {
+            let s = &attribution.sites[l.site.0 as usize];
+            if let std::collections::hash_map::Entry::Vacant(e) = site_lines.entry(l.site) {
+                if let Some(text) = src.line(profile.str(s.file), s.line) {
+                    e.insert(text);
+                }
+            }
+        }
+    }
     Ok(Report {
+        own: own.flatten(),
         by_label,
         cost: None,
         rates: None,

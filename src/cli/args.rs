@@ -137,8 +137,9 @@ pub struct AnalysisArgs {
     #[arg(long)]
     pub leaf_sites: bool,
 
-    /// Package path prefix of the user's own code (repeatable). Default: everything outside
-    /// the standard library and the module cache.
+    /// Package path prefix of the user's own code (repeatable): the report's "Your code"
+    /// lines and the classifier's "your line". Default: main and everything outside the
+    /// standard library and the module cache.
     #[arg(long, value_name = "PREFIX")]
     pub module: Vec<String>,
 }
@@ -164,8 +165,16 @@ pub struct EvidenceArgs {
 
     /// Directory holding the profiled program's source; profile paths are matched by their
     /// longest existing suffix. Enables source-line evidence and shows each site's line.
+    /// Without it (and --explain), the profile's absolute paths are read when they exist
+    /// under the current directory's Go module, GOROOT or GOMODCACHE.
     #[arg(long, value_name = "DIR", help_heading = EVIDENCE)]
     pub source_root: Vec<PathBuf>,
+
+    /// Do not run the compiler's escape analysis by itself. By default, run inside a Go module
+    /// that the profile names, with go on PATH, heapdoc runs it on that module (cached, so
+    /// repeat runs cost nothing); otherwise it notes the command that would add it.
+    #[arg(long, conflicts_with = "explain", help_heading = EVIDENCE)]
+    pub no_explain: bool,
 }
 
 /// Where the output goes.
@@ -422,6 +431,7 @@ impl EvidenceArgs {
             explain: self.explain.clone(),
             source_roots: self.source_root.clone(),
             modules: Vec::new(),
+            no_explain: self.no_explain,
         }
     }
 }

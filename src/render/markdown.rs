@@ -98,6 +98,7 @@ fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "No samples.")?;
         return Ok(());
     }
+    render_own(r, w)?;
     let c = &r.classification;
     let order = c.cause_order();
     if r.kind.is_memory() && !order.is_empty() {
@@ -246,6 +247,59 @@ fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     }
     writeln!(w)?;
     writeln!(w, "</details>")?;
+    Ok(())
+}
+
+/// "Your code" (issue 18): the engineer's own lines first, with what is allocated below them.
+fn render_own(r: &Report, w: &mut dyn Write) -> Result<()> {
+    let Some(o) = &r.own else {
+        return Ok(());
+    };
+    let p = &r.profile;
+    let unit = r.unit();
+    let total = r.total();
+    writeln!(
+        w,
+        "#### Your code: {} ({:.2}%) allocated under {} of your lines",
+        human(o.total, unit),
+        percent(o.total, total),
+        o.count
+    )?;
+    writeln!(w)?;
+    if !o.modules.is_empty() {
+        let m: Vec<String> = o.modules.iter().map(|m| escape(m)).collect();
+        writeln!(w, "Your code: main, {}", m.join(", "))?;
+        writeln!(w)?;
+    }
+    writeln!(
+        w,
+        "{}",
+        row(&[
+            escape(r.sample_name()),
+            "share".into(),
+            "causes".into(),
+            "function".into(),
+            "location".into(),
+            "allocated in".into(),
+        ])
+    )?;
+    writeln!(w, "|--:|--:|:--|:--|:--|:--|")?;
+    for l in &o.lines {
+        let s = &r.attribution.sites[l.site.0 as usize];
+        writeln!(
+            w,
+            "{}",
+            row(&[
+                human(l.value, unit),
+                format!("{:.2}%", percent(l.value, total)),
+                escape(&super::text::own_causes(r, l)),
+                escape(&function(p.str(s.name))),
+                location(p.str(s.file), s.line),
+                escape(&super::text::own_sites(r, l)),
+            ])
+        )?;
+    }
+    writeln!(w)?;
     Ok(())
 }
 
