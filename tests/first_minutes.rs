@@ -183,3 +183,111 @@ fn plain_url_from_the_module_leads_with_your_lines_and_causes() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("from the cache"), "{stderr}");
 }
+
+mod common;
+
+/// A module in `dir` with a main.go whose line 11 is `line11`, and a heap profile naming
+/// main.work at that line by its absolute path.
+fn module_with_profile(dir: &Path, line11: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("go.mod"), "module example.com/svc\n\ngo 1.21\n").unwrap();
+    let mut src: Vec<String> = (1..=20).map(|i| format!("// line {i}")).collect();
+    src[0] = "package main".into();
+    src[10] = line11.into();
+    std::fs::write(dir.join("main.go"), src.join("\n") + "\n").unwrap();
+    let file = dir.join("main.go").display().to_string();
+    let profile = dir.join("heap.pb");
+    std::fs::write(
+        &profile,
+        common::named_heap_profile(&["main.work"], &file, false),
+    )
+    .unwrap();
+    profile
+}
+
+/// Without flags the profile's absolute source paths are read, but only under the current
+/// module, GOROOT and GOMODCACHE; relative paths are never guessed by suffix (issue 18).
+#[test]
+fn default_source_reads_absolute_paths_only_under_the_roots() {
+    use heapdoc::analyze::classify::LineSource;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("module");
+    let outside = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(root.join("a.go"), "package a\nvar X = 1\n").unwrap();
+    std::fs::write(outside.join("b.go"), "package b\nvar Secret = 2\n").unwrap();
+    let src = heapdoc::evidence::SourceRoot::absolute_under(vec![root.clone()]);
+    let a = root.join("a.go").display().to_string();
+    assert_eq!(src.line(&a, 2).as_deref(), Some("var X = 1"));
+    let b = outside.join("b.go").display().to_string();
+    assert_eq!(src.line(&b, 2), None, "read outside the roots");
+    // A path through `..` or a symlink that leaves the root is outside too.
+    let dotdot = format!("{}/../elsewhere/b.go", root.display());
+    assert_eq!(src.line(&dotdot, 2), None);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outside.join("b.go"), root.join("link.go")).unwrap();
+        let link = root.join("link.go").display().to_string();
+        assert_eq!(
+            src.line(&link, 2),
+            None,
+            "followed a symlink out of the root"
+        );
+    }
+    // No suffix guessing: a relative path is not looked up under the roots.
+    assert_eq!(src.line("a.go", 2), None);
+    assert_eq!(src.line("module/a.go", 2), None);
+}
+
+/// The report run from inside the module reads the profile's source line and, without a
+/// Go toolchain, says what would add the escape analysis; run elsewhere it names the module
+/// directory to run from; --no-explain says nothing.
+#[test]
+fn notes_name_what_would_add_the_escape_analysis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = tmp.path().join("svc");
+    let profile = module_with_profile(&module, "\tv := compute()");
+    let run = |dir: &Path, extra: &[&str]| {
+        let out = Command::cargo_bin("heapdoc")
+            .unwrap()
+            .current_dir(dir)
+            .env("GO", "/nonexistent/go")
+            .env("HEAPDOC_CACHE_DIR", tmp.path().join("cache"))
+            .env("NO_COLOR", "1")
+            .args(extra)
+            .arg(&profile)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Inside the module: the source line is shown, and the note says Go is missing.
+    let inside = run(&module, &[]);
+    assert!(inside.contains("src: v := compute()"), "{inside}");
+    let note = inside
+        .lines()
+        .find(|l| {
+            l.starts_with("Note: the compiler's escape analysis of example.com/svc was not added")
+        })
+        .unwrap_or_else(|| panic!("{inside}"));
+    assert!(note.contains("no Go toolchain"), "{note}");
+    // Elsewhere: the module directory is named, with the flag that adds it.
+    let elsewhere = run(tmp.path(), &[]);
+    let want = format!(
+        "Note: add the compiler's escape analysis: run heapdoc from {} (its module), or pass --explain {}",
+        module.display(),
+        module.display()
+    );
+    assert!(elsewhere.contains(&want), "{elsewhere}");
+    // The source is outside every default root there: not read.
+    assert!(!elsewhere.contains("src: "), "{elsewhere}");
+    // --no-explain: no note.
+    let quiet = run(&module, &["--no-explain"]);
+    assert!(!quiet.contains("Note:"), "{quiet}");
+    assert!(quiet.contains("src: v := compute()"), "{quiet}");
+}
