@@ -21,7 +21,7 @@ pub struct Listing {
     pub unit: String,
     /// The report's total, for the header of each function.
     pub total: i64,
-    /// Whether source lines were available (`--source-root`, `--explain`).
+    /// Whether any source line was found (`--source-root`, `--explain`, or by default).
     pub have_source: bool,
     /// Functions by name, then file.
     pub functions: Vec<ListedFunction>,
@@ -164,6 +164,12 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
             });
         }
     }
+    // Sources read by default (issue 18) may not hold these files: say "not shown" unless
+    // some line was found.
+    out.have_source = out
+        .functions
+        .iter()
+        .any(|f| f.lines.iter().any(|l| l.text.is_some()));
     out
 }
 
