@@ -5,7 +5,9 @@ Examples:
   heapdoc profile.pb.gz                      causes and top allocation sites
   heapdoc --sample-index inuse_space heap.pb.gz
   heapdoc --format json --top 20 allocs.pb.gz
-  heapdoc localhost:6060                     fetch http://localhost:6060/debug/pprof/heap
+  heapdoc localhost:6060                     fetch http://localhost:6060/debug/pprof/heap; run
+                                             inside the service's Go module, it reads the
+                                             source and runs the escape analysis by itself
   heapdoc --seconds 30 localhost:6060/debug/pprof/allocs
                                              what was allocated during 30 s (a delta profile)
   heapdoc --seconds 20 https://svc:8443/debug/pprof/profile
@@ -24,6 +26,8 @@ Examples:
   heapdoc diff base.pb.gz new.pb.gz          what changed, per cause and per site
   heapdoc diff --fail-on 'total>+10%' --fail-on 'cause:json>+5%' base.pb.gz new.pb.gz
                                              CI gate: exit 1 naming each breached rule
+  heapdoc diff --fail-on 'cum:main.handle>+5%' --svg diff.svg base.pb.gz new.pb.gz
+                                             a handler with its callees; a diff flame graph
   heapdoc completions bash > heapdoc.bash    shell completions (bash, zsh, fish, ...)
   heapdoc man > heapdoc.1                    the man page
 
