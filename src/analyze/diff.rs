@@ -608,7 +608,8 @@ pub struct Rule {
 pub enum Target {
     Total,
     Cause(String),
-    /// `site:FILE:LINE`: sites whose file ends with FILE (at a path boundary) on LINE.
+    /// `site:FILE:LINE`: sites whose file ends with FILE (at a path boundary) on LINE: the
+    /// line a site shows, NEW's or BASE's (a site is a function's lines of one cause).
     SiteLine {
         file_suffix: String,
         line: i64,
@@ -771,9 +772,10 @@ pub fn check(d: &Diff, rules: &[Rule]) -> Result<Gate> {
             Target::SiteLine { file_suffix, line } => (
                 format!("site {file_suffix}:{line}"),
                 sum(
-                    d.sites
-                        .iter()
-                        .filter(|s| s.line == *line && matches_file(&s.file, file_suffix)),
+                    d.sites.iter().filter(|s| {
+                        (s.line == *line || s.base_line == *line)
+                            && matches_file(&s.file, file_suffix)
+                    }),
                     k,
                 ),
             ),

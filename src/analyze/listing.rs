@@ -94,8 +94,6 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
     let mut out = Listing {
         unit: r.unit().to_string(),
         total: r.total(),
-        // Set below when a listed function's file was read: the default source roots
-        // (GOROOT, the module) are always given but may hold none of these files.
         have_source: false,
         functions: Vec::new(),
     };
@@ -113,7 +111,6 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
                 .filter(|s| *s <= first)
                 .unwrap_or(first);
             let source = lines.and_then(|l| l.lines(file));
-            out.have_source |= source.is_some();
             let text_of = |line: i64| -> Option<String> {
                 let i = usize::try_from(line).ok()?.checked_sub(1)?;
                 // Tabs are expanded so the listing lines up and escaping leaves them readable.
@@ -168,6 +165,12 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
             });
         }
     }
+    // Sources read by default (issue 18) may not hold these files: say "not shown" unless
+    // some line was found.
+    out.have_source = out
+        .functions
+        .iter()
+        .any(|f| f.lines.iter().any(|l| l.text.is_some()));
     out
 }
 

@@ -7,9 +7,9 @@
 //! allocate for it.
 //!
 //! Own code is what the classifier calls the user's ([`is_user`]): the main package plus the
-//! `--module` prefixes (the binary adds the current directory's go.mod module); without them,
-//! every package outside the standard library and the module cache (`/pkg/mod/`, `@v` in
-//! `-trimpath` paths, `/vendor/`), which for a service is its main module.
+//! `--module` prefixes; without them, every package outside the standard library and the
+//! module cache (`/pkg/mod/`, `@v` in `-trimpath` paths, `/vendor/`), which for a service
+//! built from its checkout is its main module (and any local `replace`d module).
 
 use std::collections::HashMap;
 

@@ -275,18 +275,36 @@ impl LineSource for SourceRoot {
 /// Profile paths of library frames (`encoding/json/decode.go` under -trimpath,
 /// `github.com/x/y@v1.2.3/z.go`) resolve against them by suffix like the user's own.
 pub fn go_roots() -> Vec<std::path::PathBuf> {
-    let go_env = |key: &str| -> Option<String> {
-        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
-            return Some(v.to_string_lossy().into_owned());
-        }
+    let var = |key: &str| -> Option<String> {
+        std::env::var_os(key)
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_string_lossy().into_owned())
+    };
+    // One `go env` for both (each run of go costs ~0.2 s, paid by every default report).
+    let asked: Vec<String> = if var("GOROOT").is_some() && var("GOMODCACHE").is_some() {
+        Vec::new()
+    } else {
         let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
-        let out = std::process::Command::new(go)
-            .args(["env", key])
+        std::process::Command::new(go)
+            .args(["env", "GOROOT", "GOMODCACHE"])
             .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .output()
-            .ok()?;
-        let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (out.status.success() && !v.is_empty()).then_some(v)
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let go_env = |key: &str| -> Option<String> {
+        var(key).or_else(|| {
+            let i = usize::from(key == "GOMODCACHE");
+            asked.get(i).filter(|v| !v.is_empty()).cloned()
+        })
     };
     let mut roots = Vec::new();
     if let Some(goroot) = go_env("GOROOT") {

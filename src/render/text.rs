@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::term::escape_terminal;
-use crate::analyze::attribute::{display_name, printable_name};
+use crate::analyze::attribute::{display_name, module_relative_file, printable_name};
 use crate::analyze::diff::{Diff, Status};
 use crate::analyze::own::OwnLine;
 use crate::analyze::Report;
@@ -640,7 +640,15 @@ pub(crate) fn own_sites(r: &Report, l: &OwnLine) -> String {
             let name = if id == l.site {
                 "this line".to_string()
             } else {
-                printable_name(p, &r.attribution.sites[id.0 as usize])
+                // Library files in their short form (`compress/flate/deflate.go`, not the
+                // GOROOT they were built from).
+                let s = &r.attribution.sites[id.0 as usize];
+                let (f, file) = (p.str(s.name), p.str(s.file));
+                if file.is_empty() || s.line == 0 {
+                    printable_name(p, s)
+                } else {
+                    format!("{f} {}:{}", module_relative_file(f, file), s.line)
+                }
             };
             format!("{name} ({:.0}%)", percent(v, l.value))
         })
