@@ -2,7 +2,10 @@
 // packages under a directory (and their _test.go files). heapdoc embeds this file, builds it
 // once with the user's Go toolchain into its cache and runs it for --explain (issue 17).
 //
-//	goscan [-deps PREFIX,...] [DIR]
+//	goscan [-deps PREFIX,...] [-pkgs PREFIX,...] [DIR]
+//
+// With -pkgs, the packages under those import path prefixes are scanned instead of DIR's
+// ./... (a --source-root such as GOROOT/src, of which only --module's packages matter).
 //
 // With -deps, the dependencies of DIR's packages whose import path starts with one of the
 // prefixes are scanned too (their non-test files): the standard library or module-cache
@@ -76,11 +79,21 @@ var (
 func main() {
 	dir := "."
 	var deps []string
+	patterns := []string{"./..."}
 	args := os.Args[1:]
-	if len(args) >= 2 && args[0] == "-deps" {
+	for len(args) >= 2 && (args[0] == "-deps" || args[0] == "-pkgs") {
+		var list []string
 		for _, d := range strings.Split(args[1], ",") {
 			if d != "" {
-				deps = append(deps, d)
+				list = append(list, d)
+			}
+		}
+		if args[0] == "-deps" {
+			deps = list
+		} else {
+			patterns = nil
+			for _, p := range list {
+				patterns = append(patterns, p+"/...")
 			}
 		}
 		args = args[2:]
@@ -96,7 +109,7 @@ func main() {
 		}
 		return false
 	}
-	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-test", "-json", "./...")
+	cmd := exec.Command("go", append([]string{"list", "-e", "-export", "-deps", "-test", "-json"}, patterns...)...)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	raw, err := cmd.Output()

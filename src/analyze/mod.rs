@@ -213,6 +213,12 @@ pub fn analyze(
             )
         ));
     }
+    if classification.typed_sites == Some(0) {
+        notes.push(
+            "--explain: the profile names no code under the explained directory; --explain the directory of the profiled program, or name your packages with --module (e.g. --module encoding/json for the standard library's)"
+                .to_string(),
+        );
+    }
     if !classification.ambiguous_paths.is_empty() {
         notes.push(format!(
             "escape analysis not joined for {} (matches several compiler files equally well; pass the right --escapes file)",

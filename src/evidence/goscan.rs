@@ -243,10 +243,52 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     Ok(out)
 }
 
+/// The typed model alone (no compiler run) of the packages under a source root: all of
+/// them, or with `packages` (`--module`) only those under these import path prefixes.
+/// Cached like [`explain`]'s. For `--source-root` when a Go toolchain is present.
+pub fn typed_model(dir: &Path, packages: &[String], cache: Option<PathBuf>) -> Result<TypedIndex> {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let go_version = go_env("GOVERSION")?;
+    let cache = cache.unwrap_or_else(cache_dir);
+    let mut h = Fnv::new();
+    h.add(b"typed-only")
+        .add(GOSCAN_SOURCE.as_bytes())
+        .add(go_version.as_bytes());
+    for p in packages {
+        h.add(p.as_bytes());
+    }
+    for k in ["GOFLAGS", "GOOS", "GOARCH", "CGO_ENABLED", "GOEXPERIMENT", "GOWORK"] {
+        h.add(std::env::var(k).unwrap_or_default().as_bytes());
+    }
+    tree_key(&dir, &mut h)?;
+    let scan = cache.join(format!("typed-{:016x}.scan", h.0));
+    let mut typed = TypedIndex::default();
+    if let Ok(text) = std::fs::read_to_string(&scan) {
+        if typed.add_jsonl(&text, &scan.display().to_string()).is_ok() {
+            return Ok(typed);
+        }
+        typed = TypedIndex::default();
+    }
+    let bin = goscan_binary(&cache, &go_version)?;
+    let text = run_goscan_in(&bin, &dir, &[], packages)?;
+    typed.add_jsonl(&text, "goscan")?;
+    if std::fs::create_dir_all(&cache).is_ok() {
+        let _ = write_atomic(&scan, text.as_bytes());
+    }
+    Ok(typed)
+}
+
 fn run_goscan(bin: &Path, dir: &Path, packages: &[String]) -> Result<String> {
+    run_goscan_in(bin, dir, packages, &[])
+}
+
+fn run_goscan_in(bin: &Path, dir: &Path, packages: &[String], only: &[String]) -> Result<String> {
     let mut cmd = Command::new(bin);
     if !packages.is_empty() {
         cmd.arg("-deps").arg(packages.join(","));
+    }
+    if !only.is_empty() {
+        cmd.arg("-pkgs").arg(only.join(","));
     }
     let out = cmd
         .arg(".")

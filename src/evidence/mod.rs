@@ -68,6 +68,24 @@ pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
         notes = ex.notes;
         roots.push(dir.clone());
     }
+    // The typed model of the source roots too, when a Go toolchain can build it (without
+    // one, source evidence is the line's text).
+    for root in &opts.source_roots {
+        if opts.explain.as_ref() == Some(root) {
+            continue;
+        }
+        match goscan::typed_model(root, &opts.modules, None) {
+            Ok(t) => match &mut typed {
+                Some(have) => have.merge(t),
+                None => typed = Some(t),
+            },
+            Err(e) if format!("{e:#}").contains("needs a Go toolchain") => {}
+            Err(e) => notes.push(format!(
+                "--source-root {}: no typed model of the source ({e:#}); causes come from the lines' text",
+                root.display()
+            )),
+        }
+    }
     let sources = if roots.is_empty() {
         None
     } else {

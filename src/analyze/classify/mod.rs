@@ -173,6 +173,8 @@ pub struct Classification {
     pub totals: Vec<CauseTotal>,
     /// Profile paths that matched two compiler files equally well.
     pub ambiguous_paths: Vec<String>,
+    /// With a typed model (`--explain`): how many of the user's sites are in its files.
+    pub typed_sites: Option<usize>,
 }
 
 impl Classification {
@@ -298,6 +300,7 @@ pub struct Classifier<'a> {
     lines: Option<&'a dyn LineSource>,
     unclassified: CauseId,
     runtime_cause: CauseId,
+    typed_sites: Option<usize>,
 }
 
 /// A range of stacks' own state: line evidence per user site, computed on first use, and
@@ -319,6 +322,7 @@ impl<'a> Classifier<'a> {
         typed_index: Option<&'a TypedIndex>,
     ) -> Classifier<'a> {
         let ns = sites.len();
+        let mut typed_sites = typed_index.map(|_| 0);
         let mut facts = SiteFacts {
             user: vec![false; ns],
             runtime: vec![false; ns],
@@ -343,6 +347,9 @@ impl<'a> Classifier<'a> {
             };
             if let (true, Some(idx)) = (facts.user[i], typed_index) {
                 facts.typed[i] = typed_candidates(&rules, idx.exprs(file, s.line));
+                if facts.typed[i].is_some() || idx.has_file(file) {
+                    *typed_sites.get_or_insert(0) += 1;
+                }
             }
         }
         let unclassified = rules.cause_id("unclassified");
@@ -356,6 +363,7 @@ impl<'a> Classifier<'a> {
             lines,
             unclassified,
             runtime_cause,
+            typed_sites,
         }
     }
 }
@@ -424,9 +432,13 @@ impl Classifier<'_> {
         objects_index: Option<usize>,
     ) -> Classification {
         let Classifier {
-            p, rules, facts, ..
+            p,
+            rules,
+            facts,
+            typed_sites,
+            ..
         } = self;
-        classify_samples(
+        let mut c = classify_samples(
             p,
             a,
             decided,
@@ -435,7 +447,9 @@ impl Classifier<'_> {
             objects_index,
             rules,
             &facts.typed,
-        )
+        );
+        c.typed_sites = typed_sites;
+        c
     }
 }
 
@@ -618,18 +632,27 @@ fn classify_samples(
             },
             EvKey::Runtime(f) => Evidence::Runtime { function: name(f) },
             EvKey::Typed(u, cause) => Evidence::Typed {
-                text: typed_cands[u.0 as usize]
-                    .as_ref()
-                    .map(|cs| {
-                        let mut w: Vec<&str> = cs
-                            .iter()
-                            .filter(|c| c.cause == cause)
-                            .map(|c| c.what.as_str())
-                            .collect();
-                        w.dedup();
-                        w.join("; ")
-                    })
-                    .unwrap_or_default(),
+                text: {
+                    let mut text = typed_cands[u.0 as usize]
+                        .as_ref()
+                        .map(|cs| {
+                            let mut w: Vec<&str> = cs
+                                .iter()
+                                .filter(|c| c.cause == cause)
+                                .map(|c| c.what.as_str())
+                                .collect();
+                            w.dedup();
+                            w.join("; ")
+                        })
+                        .unwrap_or_default();
+                    if let Some(Some((_, Evidence::Compiler { message }))) =
+                        &line_cache[u.0 as usize]
+                    {
+                        text.push_str("; compiler: ");
+                        text.push_str(message);
+                    }
+                    text
+                },
             },
             EvKey::Line(u) => line_cache[u.0 as usize]
                 .as_ref()
@@ -717,6 +740,7 @@ fn classify_samples(
         site_cause,
         totals,
         ambiguous_paths: ambiguous,
+        typed_sites: None,
     }
 }
 
@@ -775,6 +799,10 @@ fn decide(
         let user = frames[u];
         if u == 0 {
             if let Some(cands) = &facts.typed[user.0 as usize] {
+                // The compiler's messages for the line are shown with the typed model's.
+                line_cache[user.0 as usize].get_or_insert_with(|| {
+                    line_evidence(p, sites, rules, user, escapes, None, ambiguous)
+                });
                 return Some((cands[0].cause, EvKey::Typed(user, cands[0].cause), None));
             }
         }

@@ -92,6 +92,18 @@ impl TypedIndex {
         self.files.is_empty()
     }
 
+    /// Adds another model's files (a file in both keeps this one's lines).
+    pub fn merge(&mut self, other: TypedIndex) {
+        for (f, lines) in other.files {
+            self.files.entry(f).or_insert(lines);
+        }
+    }
+
+    /// Whether the file the profile calls `path` is one of the modelled files.
+    pub fn has_file(&self, path: &str) -> bool {
+        super::escape::resolve_suffix(self.files.keys().map(String::as_str), path).is_some()
+    }
+
     /// The expressions of `line` of the file the profile calls `path` (longest common path
     /// suffix, like the compiler's files; a tie matches nothing).
     pub fn exprs(&self, path: &str, line: i64) -> &[TypedExpr] {
