@@ -23,7 +23,9 @@
 // []rune(s)), box (a non-pointer value converted to an interface; callee: the function it
 // is passed to), funclit (s: 8 + its captures), method-value, go, map-assign (k/v sizes in
 // s and e). SIZE is the object's size in bytes (-1 unknown), ELEM the element size of a
-// slice (append, make) or the value size of a map, PTRS whether the object holds pointers
+// slice (append, make) or the value size of a map; moved: a local variable whose address
+// is taken (&x, or a pointer-receiver method called on it), at its declaration, where the
+// compiler allocates it when the address escapes; PTRS whether the object holds pointers
 // (Go's tiny allocator only takes pointer-free objects under 16 bytes).
 package main
 
@@ -331,6 +333,26 @@ func (s *scanner) file(f *ast.File) {
 		return true
 	})
 	var sigs []*types.Signature // enclosing functions' signatures, for returns
+	// local variables whose address is taken, in order of discovery
+	var addressed []*types.Var
+	seenAddr := map[*types.Var]bool{}
+	local := func(e ast.Expr) *types.Var {
+		id, ok := unparen(e).(*ast.Ident)
+		if !ok {
+			return nil
+		}
+		v, ok := s.info.Uses[id].(*types.Var)
+		if !ok || v.IsField() || v.Pkg() == nil || v.Parent() == nil || v.Parent() == v.Pkg().Scope() {
+			return nil
+		}
+		return v
+	}
+	addr := func(v *types.Var) {
+		if v != nil && !seenAddr[v] {
+			seenAddr[v] = true
+			addressed = append(addressed, v)
+		}
+	}
 	var visit func(n ast.Node) bool
 	visit = func(n ast.Node) bool {
 		switch x := n.(type) {
@@ -366,6 +388,7 @@ func (s *scanner) file(f *ast.File) {
 			s.emit(x.Pos(), "go", nil, -1, 0, funcName(s.info, x.Call.Fun))
 		case *ast.UnaryExpr:
 			if x.Op == token.AND {
+				addr(local(x.X))
 				if cl, ok := unparen(x.X).(*ast.CompositeLit); ok {
 					t := s.typeOf(cl)
 					s.emit(x.Pos(), "addr", t, sizeOf(t), 0, "")
@@ -402,6 +425,16 @@ func (s *scanner) file(f *ast.File) {
 				s.mapAssign(ix)
 			}
 		case *ast.SelectorExpr:
+			if sel, ok := s.info.Selections[x]; ok && sel.Kind() == types.MethodVal {
+				// x.M() with a pointer receiver on an addressable value takes &x
+				if sig, ok := sel.Obj().Type().(*types.Signature); ok && sig.Recv() != nil {
+					if _, ptr := sig.Recv().Type().(*types.Pointer); ptr && !sel.Indirect() {
+						if _, isPtr := sel.Recv().Underlying().(*types.Pointer); !isPtr {
+							addr(local(x.X))
+						}
+					}
+				}
+			}
 			if sel, ok := s.info.Selections[x]; ok && sel.Kind() == types.MethodVal && !s.called[x] {
 				recv := sel.Recv()
 				n := int64(8)
@@ -418,6 +451,14 @@ func (s *scanner) file(f *ast.File) {
 		return true
 	}
 	ast.Inspect(f, visit)
+	for _, v := range addressed {
+		if _, ok := v.Type().Underlying().(*types.Signature); ok {
+			continue
+		}
+		if n := sizeOf(v.Type()); n > 0 {
+			s.emit(v.Pos(), "moved", v.Type(), n, 0, "")
+		}
+	}
 }
 
 var skipped = map[ast.Expr]bool{}

@@ -449,7 +449,7 @@ fn balance_split(
 pub fn kind_cause(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "box" => "interface-conversion",
-        "addr" | "new" => "pointer-escape",
+        "addr" | "new" | "moved" => "pointer-escape",
         "composite" | "make-slice" | "append-copy" => "slice-allocation",
         "composite-map" | "make-map" | "map-assign" => "map-growth",
         "append" => "slice-growth",
@@ -464,7 +464,7 @@ pub fn kind_cause(kind: &str) -> Option<&'static str> {
 /// The candidate for one expression with the given cause.
 pub fn candidate(e: &TypedExpr, cause: CauseId) -> Candidate {
     let (shape, once, tiny) = match e.kind.as_str() {
-        "box" | "addr" | "new" => {
+        "box" | "addr" | "new" | "moved" => {
             let r = recorded(e.size, e.ptrs);
             (Shape::Exact(r), true, !e.ptrs && e.size < 16)
         }
@@ -483,6 +483,7 @@ pub fn candidate(e: &TypedExpr, cause: CauseId) -> Candidate {
         "box" => format!("{} boxed into an interface", e.ty),
         "addr" => format!("&{}{{}} ({} B)", e.ty, e.size),
         "new" => format!("new({}) ({} B)", e.ty, e.size),
+        "moved" => format!("a local {} whose address is taken ({} B)", e.ty, e.size),
         "composite" | "composite-map" => format!("{} literal", e.ty),
         "make-slice" | "make-map" | "make-chan" => format!("make({})", e.ty),
         "append" => format!("append grows {}", e.ty),
