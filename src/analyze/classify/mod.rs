@@ -262,11 +262,16 @@ struct SiteFacts {
     typed: Vec<Option<std::sync::Arc<[typed::Candidate]>>>,
 }
 
-/// Is a function the user's code? Standard library packages have no dot in their first path
-/// element; module-cache code has `/pkg/mod/` or `@v` in its file; `main` is always the user's.
+/// Is a function the user's code? Functions of `_test.go` files are; standard library
+/// packages have no dot in their first path element; module-cache code has `/pkg/mod/` or `@v` in its file; `main` is always the user's.
 pub fn is_user(name: &str, file: &str, modules: &[String]) -> bool {
     if name.is_empty() {
         return false;
+    }
+    // Test and benchmark code is the code of whoever runs the tests, never a library API
+    // they called (a standard-library benchmark profiled without --module).
+    if file.ends_with("_test.go") {
+        return true;
     }
     let pkg = go_package(name);
     if !modules.is_empty() {
