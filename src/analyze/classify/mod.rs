@@ -351,7 +351,19 @@ impl<'a> Classifier<'a> {
                 None
             };
             if let (true, Some(idx)) = (facts.user[i], typed_index) {
-                facts.typed[i] = typed_candidates(&rules, idx.exprs(file, s.line));
+                let mut exprs = idx.exprs(file, s.line).to_vec();
+                // A local whose address is taken is on the heap only if the compiler moved
+                // it there: when the compiler's messages cover the file, they decide.
+                if let Some(esc) = escapes {
+                    if let escape::Resolved::File(f) = esc.resolve(file) {
+                        let moved = esc
+                            .messages(f, s.line)
+                            .iter()
+                            .any(|m| m.starts_with("moved to heap: "));
+                        exprs.retain(|e| e.kind != "moved" || moved);
+                    }
+                }
+                facts.typed[i] = typed_candidates(&rules, &exprs);
                 if facts.typed[i].is_some() || idx.has_file(file) {
                     *typed_sites.get_or_insert(0) += 1;
                 }
