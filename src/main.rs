@@ -120,10 +120,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
     // Both sides get the same options and evidence.
     let evidence = evidence::load(
-                &cmd.evidence
-                    .evidence_options()
-                    .with_modules(&cmd.analysis.module),
-            )?;
+        &cmd.evidence
+            .evidence_options()
+            .with_modules(&cmd.analysis.module),
+    )?;
     let (base_req, new_req) = cmd.requests()?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
     let new = pipeline::report(&new_req, &evidence).context("NEW")?;

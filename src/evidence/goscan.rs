@@ -109,7 +109,8 @@ fn tree_key(dir: &Path, h: &mut Fnv) -> Result<usize> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).with_context(|| format!("--explain {}: cannot list", d.display()))?;
+        let rd = std::fs::read_dir(&d)
+            .with_context(|| format!("--explain {}: cannot list", d.display()))?;
         for e in rd.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
@@ -118,7 +119,11 @@ fn tree_key(dir: &Path, h: &mut Fnv) -> Result<usize> {
                 if !(name.starts_with('.') || name.starts_with('_') || name == "testdata") {
                     stack.push(e.path());
                 }
-            } else if name.ends_with(".go") || name == "go.mod" || name == "go.sum" || name == "go.work" {
+            } else if name.ends_with(".go")
+                || name == "go.mod"
+                || name == "go.sum"
+                || name == "go.work"
+            {
                 let m = e.metadata()?;
                 let mtime = m
                     .modified()
@@ -159,7 +164,10 @@ fn goscan_binary(cache: &Path, go_version: &str) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     write_atomic(&dir.join("main.go"), GOSCAN_SOURCE.as_bytes())?;
-    write_atomic(&dir.join("go.mod"), b"module heapdoc.dev/goscan\n\ngo 1.19\n")?;
+    write_atomic(
+        &dir.join("go.mod"),
+        b"module heapdoc.dev/goscan\n\ngo 1.19\n",
+    )?;
     let tmp = dir.join(format!("goscan.tmp{}", std::process::id()));
     let out = Command::new(go_cmd())
         .args(["build", "-o"])
@@ -173,7 +181,10 @@ fn goscan_binary(cache: &Path, go_version: &str) -> Result<PathBuf> {
         .map_err(go_missing)?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        bail!("building goscan failed: {}", err.lines().next().unwrap_or("").trim());
+        bail!(
+            "building goscan failed: {}",
+            err.lines().next().unwrap_or("").trim()
+        );
     }
     std::fs::rename(&tmp, &bin).with_context(|| format!("{}: cannot write", bin.display()))?;
     Ok(bin)
@@ -194,7 +205,14 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     for p in &req.packages {
         h.add(p.as_bytes());
     }
-    for k in ["GOFLAGS", "GOOS", "GOARCH", "CGO_ENABLED", "GOEXPERIMENT", "GOWORK"] {
+    for k in [
+        "GOFLAGS",
+        "GOOS",
+        "GOARCH",
+        "CGO_ENABLED",
+        "GOEXPERIMENT",
+        "GOWORK",
+    ] {
         h.add(std::env::var(k).unwrap_or_default().as_bytes());
     }
     tree_key(&dir, &mut h)?;
@@ -257,7 +275,14 @@ pub fn typed_model(dir: &Path, packages: &[String], cache: Option<PathBuf>) -> R
     for p in packages {
         h.add(p.as_bytes());
     }
-    for k in ["GOFLAGS", "GOOS", "GOARCH", "CGO_ENABLED", "GOEXPERIMENT", "GOWORK"] {
+    for k in [
+        "GOFLAGS",
+        "GOOS",
+        "GOARCH",
+        "CGO_ENABLED",
+        "GOEXPERIMENT",
+        "GOWORK",
+    ] {
         h.add(std::env::var(k).unwrap_or_default().as_bytes());
     }
     tree_key(&dir, &mut h)?;
@@ -324,7 +349,8 @@ fn compile(dir: &Path, notes: &mut Vec<String>) -> Result<String> {
     if has_test_files(dir) {
         // The test binaries go to a directory of our own, removed afterwards.
         let tmp = std::env::temp_dir().join(format!("heapdoc-testc-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+        std::fs::create_dir_all(&tmp)
+            .with_context(|| format!("{}: cannot create", tmp.display()))?;
         let mut o = tmp.clone().into_os_string();
         o.push("/");
         let out = Command::new(go_cmd())
@@ -357,7 +383,9 @@ fn compile(dir: &Path, notes: &mut Vec<String>) -> Result<String> {
 fn has_test_files(dir: &Path) -> bool {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();

@@ -243,7 +243,7 @@ fn split_line(r: &Report, parts: &[crate::analyze::classify::Part]) -> Option<St
         return None;
     }
     let total: i128 = by.iter().map(|b| b.1.abs()).sum();
-    by.sort_by(|a, b| b.1.abs().cmp(&a.1.abs()));
+    by.sort_by_key(|b| std::cmp::Reverse(b.1.abs()));
     let cells: Vec<String> = by
         .iter()
         .map(|(c, v, mixed)| {

@@ -152,7 +152,10 @@ pub enum Resolved<'a> {
 
 /// The path of `paths` sharing the longest suffix of components with `profile_path` (same
 /// base name at least); None also when two match equally well.
-pub fn resolve_suffix<'a>(paths: impl Iterator<Item = &'a str>, profile_path: &str) -> Option<&'a str> {
+pub fn resolve_suffix<'a>(
+    paths: impl Iterator<Item = &'a str>,
+    profile_path: &str,
+) -> Option<&'a str> {
     match best_suffix(paths, &components(profile_path)) {
         (Some(p), false) => Some(p),
         _ => None,

@@ -716,7 +716,7 @@ fn classify_samples(
         }
     }
     for parts in cause_parts.values_mut() {
-        parts.sort_by(|a, b| b.value.unsigned_abs().cmp(&a.value.unsigned_abs()));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.value.unsigned_abs()));
     }
     for ((s, c), (_, _, ev, note, _)) in &entries {
         let (bv, bc) = best[s.0 as usize];

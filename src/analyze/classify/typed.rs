@@ -122,11 +122,11 @@ impl TypedIndex {
 /// Go's malloc size classes (runtime/sizeclasses.go, unchanged since Go 1.13 but for 24 B in
 /// 1.17... kept as the current table).
 const SIZE_CLASSES: [i64; 67] = [
-    8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320,
-    352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792,
-    2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472,
-    9728, 10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264,
-    28672, 32768,
+    8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352,
+    384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536, 1792, 2048,
+    2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728,
+    10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264, 28672,
+    32768,
 ];
 
 /// The bytes malloc hands out for a request of `n` bytes (`runtime.roundupsize`).
@@ -303,7 +303,9 @@ fn assign(cands: &[Candidate], size: Option<i64>) -> (Vec<(usize, f64)>, Confide
                 .collect(),
             all.iter()
                 .copied()
-                .filter(|&i| matches!(&cands[i].shape, Shape::Series(v) if v.binary_search(&s).is_ok()))
+                .filter(
+                    |&i| matches!(&cands[i].shape, Shape::Series(v) if v.binary_search(&s).is_ok()),
+                )
                 .collect(),
             all.iter()
                 .copied()
@@ -341,7 +343,15 @@ fn assign(cands: &[Candidate], size: Option<i64>) -> (Vec<(usize, f64)>, Confide
     let share = 1.0 / causes.len() as f64;
     let picks = causes
         .iter()
-        .map(|c| (*tier.iter().find(|&&i| cands[i].cause == *c).unwrap_or(&tier[0]), share))
+        .map(|c| {
+            (
+                *tier
+                    .iter()
+                    .find(|&&i| cands[i].cause == *c)
+                    .unwrap_or(&tier[0]),
+                share,
+            )
+        })
         .collect();
     (picks, Confidence::Mixed)
 }
@@ -384,7 +394,14 @@ pub fn split(cands: &[Candidate], groups: &[(Option<i64>, i64, i64)]) -> Vec<Par
         if let (Some((f, v, n)), Some(s)) = (&balance, size) {
             if cands[*f].shape == Shape::Exact(s) && objects > *n && *n > 0 {
                 let fv = (value as i128 * *n as i128 / objects as i128) as i64;
-                add(cands[*f].cause, &cands[*f].what, size, fv, *n, Confidence::Likely);
+                add(
+                    cands[*f].cause,
+                    &cands[*f].what,
+                    size,
+                    fv,
+                    *n,
+                    Confidence::Likely,
+                );
                 add(
                     cands[*v].cause,
                     &cands[*v].what,
@@ -429,7 +446,9 @@ fn balance_split(
     if cands.len() != 2 || cands.iter().any(|c| !c.once) {
         return None;
     }
-    let f = cands.iter().position(|c| matches!(c.shape, Shape::Exact(_)))?;
+    let f = cands
+        .iter()
+        .position(|c| matches!(c.shape, Shape::Exact(_)))?;
     let v = 1 - f;
     if cands[v].shape != Shape::Any || cands[f].cause == cands[v].cause {
         return None;
@@ -629,7 +648,10 @@ mod tests {
         // &User{} (48) and an email concatenation: 2560 runs; at 48 B 3680 objects, so
         // 1120 of them are emails.
         let c = [cand(0, Shape::Exact(48), true), cand(1, Shape::Any, true)];
-        let parts = split(&c, &[(Some(32), 1440 * 32, 1440), (Some(48), 3680 * 48, 3680)]);
+        let parts = split(
+            &c,
+            &[(Some(32), 1440 * 32, 1440), (Some(48), 3680 * 48, 3680)],
+        );
         let at48: Vec<_> = parts.iter().filter(|p| p.size == Some(48)).collect();
         assert_eq!(at48.len(), 2);
         let user = at48.iter().find(|p| p.cause == CauseId(0)).unwrap();
