@@ -648,6 +648,17 @@ fn classify_samples(
                     .map(|u| crate::analyze::attribute::printable_name(p, &a.sites[u.0 as usize])),
             },
             EvKey::Runtime(f) => Evidence::Runtime { function: name(f) },
+            // The compiler's reason or the line's text, when it names the same cause (the
+            // typed model agrees with it).
+            EvKey::Typed(u, cause)
+                if matches!(&line_cache[u.0 as usize], Some(Some((r, _)))
+                    if rules.rules[*r as usize].cause == cause) =>
+            {
+                line_cache[u.0 as usize]
+                    .as_ref()
+                    .and_then(|l| l.as_ref())
+                    .map_or(Evidence::None, |(_, ev)| ev.clone())
+            }
             EvKey::Typed(u, cause) => Evidence::Typed {
                 text: {
                     let mut text = typed_cands[u.0 as usize]
@@ -816,9 +827,9 @@ fn decide(
         let user = frames[u];
         if u == 0 {
             if let Some(cands) = &facts.typed[user.0 as usize] {
-                // The compiler's messages for the line are shown with the typed model's.
+                // The line's own evidence is shown when it agrees with the typed model.
                 line_cache[user.0 as usize].get_or_insert_with(|| {
-                    line_evidence(p, sites, rules, user, escapes, None, ambiguous)
+                    line_evidence(p, sites, rules, user, escapes, lines, ambiguous)
                 });
                 return Some((cands[0].cause, EvKey::Typed(user, cands[0].cause), None));
             }
