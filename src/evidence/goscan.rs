@@ -93,14 +93,37 @@ fn go_missing(e: std::io::Error) -> anyhow::Error {
     )
 }
 
-/// `go env KEY`.
+/// `go env GOVERSION GOROOT GOMODCACHE`, asked once per process (each `go` start costs a
+/// tenth of a second, most of a cached --explain run).
+pub fn go_env_all() -> Result<&'static [String; 3]> {
+    use std::sync::OnceLock;
+    static ENV: OnceLock<std::result::Result<[String; 3], String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let out = Command::new(go_cmd())
+            .args(["env", "GOVERSION", "GOROOT", "GOMODCACHE"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{:#}", go_missing(e)))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut l = text.lines().map(|l| l.trim().to_string());
+        Ok([
+            l.next().unwrap_or_default(),
+            l.next().unwrap_or_default(),
+            l.next().unwrap_or_default(),
+        ])
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// `go env KEY` for GOVERSION, GOROOT or GOMODCACHE.
 fn go_env(key: &str) -> Result<String> {
-    let out = Command::new(go_cmd())
-        .args(["env", key])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(go_missing)?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let all = go_env_all()?;
+    Ok(match key {
+        "GOROOT" => all[1].clone(),
+        "GOMODCACHE" => all[2].clone(),
+        _ => all[0].clone(),
+    })
 }
 
 /// Every file under `dir` that can change the result, with size and modification time,

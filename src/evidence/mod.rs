@@ -238,14 +238,10 @@ pub fn go_roots() -> Vec<std::path::PathBuf> {
         if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
             return Some(v.to_string_lossy().into_owned());
         }
-        let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
-        let out = std::process::Command::new(go)
-            .args(["env", key])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        (out.status.success() && !v.is_empty()).then_some(v)
+        // One `go env` for the process (goscan::go_env_all), shared with --explain.
+        let all = goscan::go_env_all().ok()?;
+        let v = if key == "GOROOT" { &all[1] } else { &all[2] };
+        (!v.is_empty()).then(|| v.clone())
     };
     let mut roots = Vec::new();
     if let Some(goroot) = go_env("GOROOT") {
