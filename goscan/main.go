@@ -2,7 +2,10 @@
 // packages under a directory (and their _test.go files). heapdoc embeds this file, builds it
 // once with the user's Go toolchain into its cache and runs it for --explain (issue 17).
 //
-//	goscan [-deps PREFIX,...] [DIR]
+//	goscan [-deps PREFIX,...] [-pkgs PREFIX,...] [DIR]
+//
+// With -pkgs, the packages under those import path prefixes are scanned instead of DIR's
+// ./... (a --source-root such as GOROOT/src, of which only --module's packages matter).
 //
 // With -deps, the dependencies of DIR's packages whose import path starts with one of the
 // prefixes are scanned too (their non-test files): the standard library or module-cache
@@ -20,7 +23,9 @@
 // []rune(s)), box (a non-pointer value converted to an interface; callee: the function it
 // is passed to), funclit (s: 8 + its captures), method-value, go, map-assign (k/v sizes in
 // s and e). SIZE is the object's size in bytes (-1 unknown), ELEM the element size of a
-// slice (append, make) or the value size of a map, PTRS whether the object holds pointers
+// slice (append, make) or the value size of a map; moved: a local variable whose address
+// is taken (&x, or a pointer-receiver method called on it), at its declaration, where the
+// compiler allocates it when the address escapes; PTRS whether the object holds pointers
 // (Go's tiny allocator only takes pointer-free objects under 16 bytes).
 package main
 
@@ -76,11 +81,21 @@ var (
 func main() {
 	dir := "."
 	var deps []string
+	patterns := []string{"./..."}
 	args := os.Args[1:]
-	if len(args) >= 2 && args[0] == "-deps" {
+	for len(args) >= 2 && (args[0] == "-deps" || args[0] == "-pkgs") {
+		var list []string
 		for _, d := range strings.Split(args[1], ",") {
 			if d != "" {
-				deps = append(deps, d)
+				list = append(list, d)
+			}
+		}
+		if args[0] == "-deps" {
+			deps = list
+		} else {
+			patterns = nil
+			for _, p := range list {
+				patterns = append(patterns, p+"/...")
 			}
 		}
 		args = args[2:]
@@ -96,7 +111,7 @@ func main() {
 		}
 		return false
 	}
-	cmd := exec.Command("go", "list", "-e", "-export", "-deps", "-test", "-json", "./...")
+	cmd := exec.Command("go", append([]string{"list", "-e", "-export", "-deps", "-test", "-json"}, patterns...)...)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	raw, err := cmd.Output()
@@ -318,6 +333,26 @@ func (s *scanner) file(f *ast.File) {
 		return true
 	})
 	var sigs []*types.Signature // enclosing functions' signatures, for returns
+	// local variables whose address is taken, in order of discovery
+	var addressed []*types.Var
+	seenAddr := map[*types.Var]bool{}
+	local := func(e ast.Expr) *types.Var {
+		id, ok := unparen(e).(*ast.Ident)
+		if !ok {
+			return nil
+		}
+		v, ok := s.info.Uses[id].(*types.Var)
+		if !ok || v.IsField() || v.Pkg() == nil || v.Parent() == nil || v.Parent() == v.Pkg().Scope() {
+			return nil
+		}
+		return v
+	}
+	addr := func(v *types.Var) {
+		if v != nil && !seenAddr[v] {
+			seenAddr[v] = true
+			addressed = append(addressed, v)
+		}
+	}
 	var visit func(n ast.Node) bool
 	visit = func(n ast.Node) bool {
 		switch x := n.(type) {
@@ -353,6 +388,7 @@ func (s *scanner) file(f *ast.File) {
 			s.emit(x.Pos(), "go", nil, -1, 0, funcName(s.info, x.Call.Fun))
 		case *ast.UnaryExpr:
 			if x.Op == token.AND {
+				addr(local(x.X))
 				if cl, ok := unparen(x.X).(*ast.CompositeLit); ok {
 					t := s.typeOf(cl)
 					s.emit(x.Pos(), "addr", t, sizeOf(t), 0, "")
@@ -389,6 +425,16 @@ func (s *scanner) file(f *ast.File) {
 				s.mapAssign(ix)
 			}
 		case *ast.SelectorExpr:
+			if sel, ok := s.info.Selections[x]; ok && sel.Kind() == types.MethodVal {
+				// x.M() with a pointer receiver on an addressable value takes &x
+				if sig, ok := sel.Obj().Type().(*types.Signature); ok && sig.Recv() != nil {
+					if _, ptr := sig.Recv().Type().(*types.Pointer); ptr && !sel.Indirect() {
+						if _, isPtr := sel.Recv().Underlying().(*types.Pointer); !isPtr {
+							addr(local(x.X))
+						}
+					}
+				}
+			}
 			if sel, ok := s.info.Selections[x]; ok && sel.Kind() == types.MethodVal && !s.called[x] {
 				recv := sel.Recv()
 				n := int64(8)
@@ -405,6 +451,14 @@ func (s *scanner) file(f *ast.File) {
 		return true
 	}
 	ast.Inspect(f, visit)
+	for _, v := range addressed {
+		if _, ok := v.Type().Underlying().(*types.Signature); ok {
+			continue
+		}
+		if n := sizeOf(v.Type()); n > 0 {
+			s.emit(v.Pos(), "moved", v.Type(), n, 0, "")
+		}
+	}
 }
 
 var skipped = map[ast.Expr]bool{}

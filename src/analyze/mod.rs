@@ -171,7 +171,7 @@ pub fn analyze(
     );
     let (mut attribution, decided, locals) =
         attribute::attribute_visiting(&profile, &attr_opts, table, &classifier);
-    let classification = classifier.finish(
+    let mut classification = classifier.finish(
         &attribution,
         decided,
         locals,
@@ -220,6 +220,25 @@ pub fn analyze(
                 profile.sample_type_unit(sample_index)
             )
         ));
+    }
+    // The built-in advice for unclassified lines asks for the compiler's evidence; when it
+    // was given, say what is still missing instead.
+    if evidence.escapes.is_some() || evidence.typed.is_some() {
+        let id = classification.rules.cause_id("unclassified");
+        let cause = &mut classification.rules.causes[id.0 as usize];
+        if cause.advice.contains("--explain") {
+            cause.advice = if evidence.typed.is_some() {
+                "The typed model found no allocating expression on these lines and the compiler no reason: check that --explain DIR holds the profiled version of the code; lines of the standard library or the module cache are modelled when --module names their packages.".to_string()
+            } else {
+                "The compiler's messages say nothing about these lines: check that --escapes comes from a build of the profiled version, or use --explain DIR for the typed model of each line.".to_string()
+            };
+        }
+    }
+    if classification.typed_sites == Some(0) {
+        notes.push(
+            "--explain: the profile names no code under the explained directory; --explain the directory of the profiled program, or name your packages with --module (e.g. --module encoding/json for the standard library's)"
+                .to_string(),
+        );
     }
     if !classification.ambiguous_paths.is_empty() {
         notes.push(format!(

@@ -157,9 +157,12 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "FILE|DIR", help_heading = EVIDENCE)]
     pub escapes: Vec<PathBuf>,
 
-    /// Run the compiler's escape analysis on the Go module in DIR (`go build -gcflags=-m=2`,
-    /// writing nothing into DIR) and use its reasons; DIR also becomes a --source-root.
-    /// Needs a Go toolchain on PATH.
+    /// Run the compiler's escape analysis on the Go module in DIR, test files included (`go
+    /// build` and `go test -c` with -gcflags=-m=2), and build a typed model of its source
+    /// (go/types): each line's bytes are split among its allocating expressions by object
+    /// size. Writes nothing into DIR; results are cached per tree content and Go version;
+    /// with --module, the dependencies under those prefixes are modelled too. DIR also
+    /// becomes a --source-root. Needs a Go toolchain on PATH.
     #[arg(long, value_name = "DIR", help_heading = EVIDENCE)]
     pub explain: Option<PathBuf>,
 

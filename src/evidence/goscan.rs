@@ -93,14 +93,37 @@ fn go_missing(e: std::io::Error) -> anyhow::Error {
     )
 }
 
-/// `go env KEY`.
+/// `go env GOVERSION GOROOT GOMODCACHE`, asked once per process (each `go` start costs a
+/// tenth of a second, most of a cached --explain run).
+pub fn go_env_all() -> Result<&'static [String; 3]> {
+    use std::sync::OnceLock;
+    static ENV: OnceLock<std::result::Result<[String; 3], String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let out = Command::new(go_cmd())
+            .args(["env", "GOVERSION", "GOROOT", "GOMODCACHE"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{:#}", go_missing(e)))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut l = text.lines().map(|l| l.trim().to_string());
+        Ok([
+            l.next().unwrap_or_default(),
+            l.next().unwrap_or_default(),
+            l.next().unwrap_or_default(),
+        ])
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// `go env KEY` for GOVERSION, GOROOT or GOMODCACHE.
 fn go_env(key: &str) -> Result<String> {
-    let out = Command::new(go_cmd())
-        .args(["env", key])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(go_missing)?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let all = go_env_all()?;
+    Ok(match key {
+        "GOROOT" => all[1].clone(),
+        "GOMODCACHE" => all[2].clone(),
+        _ => all[0].clone(),
+    })
 }
 
 /// Every file under `dir` that can change the result, with size and modification time,
@@ -261,10 +284,59 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     Ok(out)
 }
 
+/// The typed model alone (no compiler run) of the packages under a source root: all of
+/// them, or with `packages` (`--module`) only those under these import path prefixes.
+/// Cached like [`explain`]'s. For `--source-root` when a Go toolchain is present.
+pub fn typed_model(dir: &Path, packages: &[String], cache: Option<PathBuf>) -> Result<TypedIndex> {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let go_version = go_env("GOVERSION")?;
+    let cache = cache.unwrap_or_else(cache_dir);
+    let mut h = Fnv::new();
+    h.add(b"typed-only")
+        .add(GOSCAN_SOURCE.as_bytes())
+        .add(go_version.as_bytes());
+    for p in packages {
+        h.add(p.as_bytes());
+    }
+    for k in [
+        "GOFLAGS",
+        "GOOS",
+        "GOARCH",
+        "CGO_ENABLED",
+        "GOEXPERIMENT",
+        "GOWORK",
+    ] {
+        h.add(std::env::var(k).unwrap_or_default().as_bytes());
+    }
+    tree_key(&dir, &mut h)?;
+    let scan = cache.join(format!("typed-{:016x}.scan", h.0));
+    let mut typed = TypedIndex::default();
+    if let Ok(text) = std::fs::read_to_string(&scan) {
+        if typed.add_jsonl(&text, &scan.display().to_string()).is_ok() {
+            return Ok(typed);
+        }
+        typed = TypedIndex::default();
+    }
+    let bin = goscan_binary(&cache, &go_version)?;
+    let text = run_goscan_in(&bin, &dir, &[], packages)?;
+    typed.add_jsonl(&text, "goscan")?;
+    if std::fs::create_dir_all(&cache).is_ok() {
+        let _ = write_atomic(&scan, text.as_bytes());
+    }
+    Ok(typed)
+}
+
 fn run_goscan(bin: &Path, dir: &Path, packages: &[String]) -> Result<String> {
+    run_goscan_in(bin, dir, packages, &[])
+}
+
+fn run_goscan_in(bin: &Path, dir: &Path, packages: &[String], only: &[String]) -> Result<String> {
     let mut cmd = Command::new(bin);
     if !packages.is_empty() {
         cmd.arg("-deps").arg(packages.join(","));
+    }
+    if !only.is_empty() {
+        cmd.arg("-pkgs").arg(only.join(","));
     }
     let out = cmd
         .arg(".")

@@ -70,6 +70,24 @@ pub fn load(opts: &EvidenceOptions) -> Result<ClassifyInputs> {
         notes = ex.notes;
         roots.push(dir.clone());
     }
+    // The typed model of the source roots too, when a Go toolchain can build it (without
+    // one, source evidence is the line's text).
+    for root in &opts.source_roots {
+        if opts.explain.as_ref() == Some(root) {
+            continue;
+        }
+        match goscan::typed_model(root, &opts.modules, None) {
+            Ok(t) => match &mut typed {
+                Some(have) => have.merge(t),
+                None => typed = Some(t),
+            },
+            Err(e) if format!("{e:#}").contains("needs a Go toolchain") => {}
+            Err(e) => notes.push(format!(
+                "--source-root {}: no typed model of the source ({e:#}); causes come from the lines' text",
+                root.display()
+            )),
+        }
+    }
     let sources = if roots.is_empty() {
         None
     } else {
@@ -275,36 +293,14 @@ impl LineSource for SourceRoot {
 /// Profile paths of library frames (`encoding/json/decode.go` under -trimpath,
 /// `github.com/x/y@v1.2.3/z.go`) resolve against them by suffix like the user's own.
 pub fn go_roots() -> Vec<std::path::PathBuf> {
-    let var = |key: &str| -> Option<String> {
-        std::env::var_os(key)
-            .filter(|v| !v.is_empty())
-            .map(|v| v.to_string_lossy().into_owned())
-    };
-    // One `go env` for both (each run of go costs ~0.2 s, paid by every default report).
-    let asked: Vec<String> = if var("GOROOT").is_some() && var("GOMODCACHE").is_some() {
-        Vec::new()
-    } else {
-        let go = std::env::var_os("GO").unwrap_or_else(|| "go".into());
-        std::process::Command::new(go)
-            .args(["env", "GOROOT", "GOMODCACHE"])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .map(|l| l.trim().to_string())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let go_env = |key: &str| -> Option<String> {
-        var(key).or_else(|| {
-            let i = usize::from(key == "GOMODCACHE");
-            asked.get(i).filter(|v| !v.is_empty()).cloned()
-        })
+        if let Some(v) = std::env::var_os(key).filter(|v| !v.is_empty()) {
+            return Some(v.to_string_lossy().into_owned());
+        }
+        // One `go env` for the process (goscan::go_env_all), shared with --explain.
+        let all = goscan::go_env_all().ok()?;
+        let v = if key == "GOROOT" { &all[1] } else { &all[2] };
+        (!v.is_empty()).then(|| v.clone())
     };
     let mut roots = Vec::new();
     if let Some(goroot) = go_env("GOROOT") {

@@ -217,9 +217,53 @@ fn render(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
             if let Some(note) = &sc.note {
                 writeln!(w, "{indent}note: {}", escape_terminal(note))?;
             }
+            if let Some(split) = split_line(r, &sc.parts) {
+                writeln!(w, "{indent}split: {}", escape_terminal(&split))?;
+            }
         }
     }
     Ok(())
+}
+
+/// A line's bytes by cause when the typed model split it among several (`fmt 59%,
+/// slice-growth 41%`); a cause whose bytes are partly shared with another (sizes fit both)
+/// says so.
+fn split_line(r: &Report, parts: &[crate::analyze::classify::Part]) -> Option<String> {
+    use crate::analyze::classify::Confidence;
+    let mut by: Vec<(crate::analyze::classify::CauseId, i128, bool)> = Vec::new();
+    for p in parts {
+        match by.iter_mut().find(|b| b.0 == p.cause) {
+            Some(b) => {
+                b.1 += p.value as i128;
+                b.2 |= p.confidence == Confidence::Mixed;
+            }
+            None => by.push((p.cause, p.value as i128, p.confidence == Confidence::Mixed)),
+        }
+    }
+    // Only a line split by object size (the typed model); a site reached with several
+    // causes keeps its dominant one here (JSON lists them all).
+    if by.len() < 2 || parts.iter().all(|p| p.size.is_none()) {
+        return None;
+    }
+    let total: i128 = by.iter().map(|b| b.1.abs()).sum();
+    by.sort_by_key(|b| std::cmp::Reverse(b.1.abs()));
+    let cells: Vec<String> = by
+        .iter()
+        .map(|(c, v, mixed)| {
+            let pct = if total == 0 {
+                0.0
+            } else {
+                100.0 * v.abs() as f64 / total as f64
+            };
+            let name = &r.classification.cause(*c).name;
+            if *mixed {
+                format!("{name} {pct:.0}% (partly shared: sizes fit several causes)")
+            } else {
+                format!("{name} {pct:.0}%")
+            }
+        })
+        .collect();
+    Some(cells.join(", "))
 }
 
 /// For CPU profiles: the allocation and GC share, and the lines whose allocations cost most.

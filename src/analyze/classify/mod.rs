@@ -173,6 +173,8 @@ pub struct Classification {
     pub totals: Vec<CauseTotal>,
     /// Profile paths that matched two compiler files equally well.
     pub ambiguous_paths: Vec<String>,
+    /// With a typed model (`--explain`): how many of the user's sites are in its files.
+    pub typed_sites: Option<usize>,
 }
 
 impl Classification {
@@ -260,11 +262,16 @@ struct SiteFacts {
     typed: Vec<Option<std::sync::Arc<[typed::Candidate]>>>,
 }
 
-/// Is a function the user's code? Standard library packages have no dot in their first path
-/// element; module-cache code has `/pkg/mod/` or `@v` in its file; `main` is always the user's.
+/// Is a function the user's code? Functions of `_test.go` files are; standard library
+/// packages have no dot in their first path element; module-cache code has `/pkg/mod/` or `@v` in its file; `main` is always the user's.
 pub fn is_user(name: &str, file: &str, modules: &[String]) -> bool {
     if name.is_empty() {
         return false;
+    }
+    // Test and benchmark code is the code of whoever runs the tests, never a library API
+    // they called (a standard-library benchmark profiled without --module).
+    if file.ends_with("_test.go") {
+        return true;
     }
     let pkg = go_package(name);
     if !modules.is_empty() {
@@ -298,6 +305,7 @@ pub struct Classifier<'a> {
     lines: Option<&'a dyn LineSource>,
     unclassified: CauseId,
     runtime_cause: CauseId,
+    typed_sites: Option<usize>,
 }
 
 /// A range of stacks' own state: line evidence per user site, computed on first use, and
@@ -319,6 +327,7 @@ impl<'a> Classifier<'a> {
         typed_index: Option<&'a TypedIndex>,
     ) -> Classifier<'a> {
         let ns = sites.len();
+        let mut typed_sites = typed_index.map(|_| 0);
         let mut facts = SiteFacts {
             user: vec![false; ns],
             runtime: vec![false; ns],
@@ -342,7 +351,22 @@ impl<'a> Classifier<'a> {
                 None
             };
             if let (true, Some(idx)) = (facts.user[i], typed_index) {
-                facts.typed[i] = typed_candidates(&rules, idx.exprs(file, s.line));
+                let mut exprs = idx.exprs(file, s.line).to_vec();
+                // A local whose address is taken is on the heap only if the compiler moved
+                // it there: when the compiler's messages cover the file, they decide.
+                if let Some(esc) = escapes {
+                    if let escape::Resolved::File(f) = esc.resolve(file) {
+                        let moved = esc
+                            .messages(f, s.line)
+                            .iter()
+                            .any(|m| m.starts_with("moved to heap: "));
+                        exprs.retain(|e| e.kind != "moved" || moved);
+                    }
+                }
+                facts.typed[i] = typed_candidates(&rules, &exprs);
+                if facts.typed[i].is_some() || idx.has_file(file) {
+                    *typed_sites.get_or_insert(0) += 1;
+                }
             }
         }
         let unclassified = rules.cause_id("unclassified");
@@ -356,6 +380,7 @@ impl<'a> Classifier<'a> {
             lines,
             unclassified,
             runtime_cause,
+            typed_sites,
         }
     }
 }
@@ -424,9 +449,13 @@ impl Classifier<'_> {
         objects_index: Option<usize>,
     ) -> Classification {
         let Classifier {
-            p, rules, facts, ..
+            p,
+            rules,
+            facts,
+            typed_sites,
+            ..
         } = self;
-        classify_samples(
+        let mut c = classify_samples(
             p,
             a,
             decided,
@@ -435,7 +464,9 @@ impl Classifier<'_> {
             objects_index,
             rules,
             &facts.typed,
-        )
+        );
+        c.typed_sites = typed_sites;
+        c
     }
 }
 
@@ -617,19 +648,39 @@ fn classify_samples(
                     .map(|u| crate::analyze::attribute::printable_name(p, &a.sites[u.0 as usize])),
             },
             EvKey::Runtime(f) => Evidence::Runtime { function: name(f) },
-            EvKey::Typed(u, cause) => Evidence::Typed {
-                text: typed_cands[u.0 as usize]
+            // The compiler's reason or the line's text, when it names the same cause (the
+            // typed model agrees with it).
+            EvKey::Typed(u, cause)
+                if matches!(&line_cache[u.0 as usize], Some(Some((r, _)))
+                    if rules.rules[*r as usize].cause == cause) =>
+            {
+                line_cache[u.0 as usize]
                     .as_ref()
-                    .map(|cs| {
-                        let mut w: Vec<&str> = cs
-                            .iter()
-                            .filter(|c| c.cause == cause)
-                            .map(|c| c.what.as_str())
-                            .collect();
-                        w.dedup();
-                        w.join("; ")
-                    })
-                    .unwrap_or_default(),
+                    .and_then(|l| l.as_ref())
+                    .map_or(Evidence::None, |(_, ev)| ev.clone())
+            }
+            EvKey::Typed(u, cause) => Evidence::Typed {
+                text: {
+                    let mut text = typed_cands[u.0 as usize]
+                        .as_ref()
+                        .map(|cs| {
+                            let mut w: Vec<&str> = cs
+                                .iter()
+                                .filter(|c| c.cause == cause)
+                                .map(|c| c.what.as_str())
+                                .collect();
+                            w.dedup();
+                            w.join("; ")
+                        })
+                        .unwrap_or_default();
+                    if let Some(Some((_, Evidence::Compiler { message }))) =
+                        &line_cache[u.0 as usize]
+                    {
+                        text.push_str("; compiler: ");
+                        text.push_str(message);
+                    }
+                    text
+                },
             },
             EvKey::Line(u) => line_cache[u.0 as usize]
                 .as_ref()
@@ -676,7 +727,7 @@ fn classify_samples(
         }
     }
     for parts in cause_parts.values_mut() {
-        parts.sort_by(|a, b| b.value.unsigned_abs().cmp(&a.value.unsigned_abs()));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.value.unsigned_abs()));
     }
     for ((s, c), (_, _, ev, note, _)) in &entries {
         let (bv, bc) = best[s.0 as usize];
@@ -717,6 +768,7 @@ fn classify_samples(
         site_cause,
         totals,
         ambiguous_paths: ambiguous,
+        typed_sites: None,
     }
 }
 
@@ -775,6 +827,10 @@ fn decide(
         let user = frames[u];
         if u == 0 {
             if let Some(cands) = &facts.typed[user.0 as usize] {
+                // The line's own evidence is shown when it agrees with the typed model.
+                line_cache[user.0 as usize].get_or_insert_with(|| {
+                    line_evidence(p, sites, rules, user, escapes, lines, ambiguous)
+                });
                 return Some((cands[0].cause, EvKey::Typed(user, cands[0].cause), None));
             }
         }

@@ -92,6 +92,18 @@ impl TypedIndex {
         self.files.is_empty()
     }
 
+    /// Adds another model's files (a file in both keeps this one's lines).
+    pub fn merge(&mut self, other: TypedIndex) {
+        for (f, lines) in other.files {
+            self.files.entry(f).or_insert(lines);
+        }
+    }
+
+    /// Whether the file the profile calls `path` is one of the modelled files.
+    pub fn has_file(&self, path: &str) -> bool {
+        super::escape::resolve_suffix(self.files.keys().map(String::as_str), path).is_some()
+    }
+
     /// The expressions of `line` of the file the profile calls `path` (longest common path
     /// suffix, like the compiler's files; a tie matches nothing).
     pub fn exprs(&self, path: &str, line: i64) -> &[TypedExpr] {
@@ -456,7 +468,7 @@ fn balance_split(
 pub fn kind_cause(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "box" => "interface-conversion",
-        "addr" | "new" => "pointer-escape",
+        "addr" | "new" | "moved" => "pointer-escape",
         "composite" | "make-slice" | "append-copy" => "slice-allocation",
         "composite-map" | "make-map" | "map-assign" => "map-growth",
         "append" => "slice-growth",
@@ -471,7 +483,7 @@ pub fn kind_cause(kind: &str) -> Option<&'static str> {
 /// The candidate for one expression with the given cause.
 pub fn candidate(e: &TypedExpr, cause: CauseId) -> Candidate {
     let (shape, once, tiny) = match e.kind.as_str() {
-        "box" | "addr" | "new" => {
+        "box" | "addr" | "new" | "moved" => {
             let r = recorded(e.size, e.ptrs);
             (Shape::Exact(r), true, !e.ptrs && e.size < 16)
         }
@@ -490,6 +502,7 @@ pub fn candidate(e: &TypedExpr, cause: CauseId) -> Candidate {
         "box" => format!("{} boxed into an interface", e.ty),
         "addr" => format!("&{}{{}} ({} B)", e.ty, e.size),
         "new" => format!("new({}) ({} B)", e.ty, e.size),
+        "moved" => format!("a local {} whose address is taken ({} B)", e.ty, e.size),
         "composite" | "composite-map" => format!("{} literal", e.ty),
         "make-slice" | "make-map" | "make-chan" => format!("make({})", e.ty),
         "append" => format!("append grows {}", e.ty),
