@@ -48,7 +48,9 @@ fn input() -> (PathBuf, Option<tempfile::TempDir>) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
     let mut x: u64 = 19;
     for id in 1..=n {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let (state, lines) = &blocks[(x >> 33) as usize % blocks.len()];
         let wait = [0, 0, 3, 17, 240][(x >> 20) as usize % 5];
         if wait > 0 {
