@@ -310,7 +310,7 @@ fn bad_dumps_fail_with_one_line() {
         ("empty", Vec::new(), "empty"),
         (
             "cut",
-            good[..good.find("\n\t").unwrap() + 1].as_bytes().to_vec(),
+            good.as_bytes()[..good.find("\n\t").unwrap() + 1].to_vec(),
             "without its",
         ),
         (

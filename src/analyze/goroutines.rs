@@ -375,8 +375,7 @@ pub fn analyze(
         None => None,
         Some((bname, b)) => {
             let old = group(b, rules, None);
-            let mut by_key: FxHashMap<(Option<Site>, Option<Site>, Option<Site>, String), u64> =
-                FxHashMap::default();
+            let mut by_key: FxHashMap<JoinKey, u64> = FxHashMap::default();
             for g in &old {
                 *by_key.entry(join_key(g)).or_default() += g.count;
             }
@@ -452,7 +451,10 @@ pub fn analyze(
     })
 }
 
-fn join_key(g: &Group) -> (Option<Site>, Option<Site>, Option<Site>, String) {
+/// Creator, blocking frame, entry, state: how groups of two snapshots are joined.
+type JoinKey = (Option<Site>, Option<Site>, Option<Site>, String);
+
+fn join_key(g: &Group) -> JoinKey {
     (
         g.created_by.clone(),
         g.blocked_in.clone(),

@@ -94,8 +94,7 @@ fn parse_bracket(s: &str) -> (&str, u32, bool) {
     let mut locked = false;
     // The state itself may contain commas only inside parentheses (`chan receive (nil chan)`
     // has none; be safe): split from the right while the parts are known suffixes.
-    loop {
-        let Some(i) = state.rfind(", ") else { break };
+    while let Some(i) = state.rfind(", ") {
         let part = &state[i + 2..];
         if part == "locked to thread" {
             locked = true;

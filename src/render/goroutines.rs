@@ -88,7 +88,7 @@ fn waits_text(g: &Group) -> Option<String> {
 }
 
 /// The shown groups: every leak and suspect, then others up to `top`.
-fn shown<'a>(r: &'a GoroutineReport, top: usize) -> (Vec<&'a Group>, usize) {
+fn shown(r: &GoroutineReport, top: usize) -> (Vec<&Group>, usize) {
     let mut out = Vec::new();
     let mut others = 0;
     for g in &r.groups {
