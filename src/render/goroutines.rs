@@ -178,10 +178,11 @@ pub fn write_text(
         writeln!(w)?;
         writeln!(
             w,
-            "{:>2}. {} {} goroutines{} {}: {}",
+            "{:>2}. {} {} goroutine{}{} {}: {}",
             i + 1,
             verdict,
             num(g.count),
+            if g.count == 1 { "" } else { "s" },
             esc(&state),
             esc(&rule.kind),
             esc(&g.reason)
