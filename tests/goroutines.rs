@@ -519,3 +519,72 @@ fn stack_memory_and_heap_per_group() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("inuse_space"));
 }
+
+/// Large traceback files are parsed in two halves on two threads and concatenated: the
+/// result is the same as one sequential parse (goroutine order, groups, counts).
+#[test]
+fn two_halves_give_the_same_dump_as_one_parse() {
+    use heapdoc::decode::goroutine::{concat, parse_text};
+    let limits = heapdoc::decode::Limits::default();
+    for f in ["t2.debug2.txt", "t2.crash.txt"] {
+        let text = std::fs::read(dir().join(f)).unwrap();
+        let format = heapdoc::decode::goroutine::sniff(&text).unwrap();
+        let mid = text.len() / 2;
+        let i = mid
+            + text[mid..]
+                .windows(12)
+                .position(|w| w == b"\n\ngoroutine ")
+                .unwrap()
+            + 2;
+        let whole = parse_text(&text[..], format, &limits).unwrap();
+        let halves = concat(
+            parse_text(&text[..i], format, &limits).unwrap(),
+            parse_text(&text[i..], format, &limits).unwrap(),
+        );
+        let ids = |d: &Dump| d.goroutines.iter().map(|g| g.id).collect::<Vec<_>>();
+        assert_eq!(ids(&whole), ids(&halves), "{f}");
+        assert_eq!(whole.user_count(), halves.user_count(), "{f}");
+        let rules = GoroutineRules::builtin();
+        let opts = GoroutineOptions::default();
+        assert_eq!(
+            analyze(f, &whole, None, &rules, &opts).unwrap(),
+            analyze(f, &halves, None, &rules, &opts).unwrap(),
+            "{f}"
+        );
+    }
+    // Through a file over the size that takes the two-thread path (64 MiB).
+    let block = std::fs::read_to_string(dir().join("t2.debug2.txt")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("big.txt");
+    let copies = (65 << 20) / block.len() + 1;
+    let mut big = String::with_capacity(block.len() * copies + copies);
+    for _ in 0..copies {
+        big.push_str(block.trim_end());
+        big.push_str("\n\n");
+    }
+    std::fs::write(&p, &big).unwrap();
+    let (_, d) = load_dump(
+        p.to_str().unwrap(),
+        &DecodeOptions::default(),
+        &FetchOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(d.user_count(), 131 * copies as u64);
+    let whole = heapdoc::decode::goroutine::parse_text(
+        big.as_bytes(),
+        heapdoc::model::goroutine::DumpFormat::Debug2,
+        &heapdoc::decode::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.goroutines
+            .iter()
+            .map(|g| (g.id, g.stack))
+            .collect::<Vec<_>>(),
+        whole
+            .goroutines
+            .iter()
+            .map(|g| (g.id, g.stack))
+            .collect::<Vec<_>>()
+    );
+}

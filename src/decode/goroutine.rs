@@ -408,6 +408,56 @@ fn close(
     Ok(())
 }
 
+/// `a` then `b` as one dump (two parts of one text parsed on two cores): strings, frames and
+/// stacks re-interned, goroutines in order.
+pub fn concat(a: Dump, b: Dump) -> Dump {
+    let mut out = DumpBuilder::default();
+    out.dump.format = a.format;
+    out.dump.declared_total = a.declared_total;
+    out.dump.time_nanos = a.time_nanos;
+    for d in [a, b] {
+        let strs: Vec<StrId> = (0..d.strings.len() as u32)
+            .map(|i| out.intern(d.strings.get(StrId(i))))
+            .collect();
+        let frames: Vec<FrameIdx> = d
+            .frames
+            .iter()
+            .map(|f| {
+                out.frame(GFrame {
+                    func: strs[f.func.0 as usize],
+                    file: strs[f.file.0 as usize],
+                    line: f.line,
+                })
+            })
+            .collect();
+        let mut tmp = Vec::new();
+        let stacks: Vec<u32> = d
+            .stacks
+            .iter()
+            .map(|&(x, y)| {
+                tmp.clear();
+                tmp.extend(
+                    d.stack_frames[x as usize..y as usize]
+                        .iter()
+                        .map(|&f| frames[f as usize]),
+                );
+                out.stack(&tmp)
+            })
+            .collect();
+        out.dump.goroutines.reserve(d.goroutines.len());
+        for g in &d.goroutines {
+            out.dump.goroutines.push(Goroutine {
+                stack: stacks[g.stack as usize],
+                state: strs[g.state.0 as usize],
+                labels: strs[g.labels.0 as usize],
+                created_by: g.created_by.map(|f| frames[f as usize]),
+                ..*g
+            });
+        }
+    }
+    out.finish()
+}
+
 /// The runtime's own goroutines, which `runtime.NumGoroutine` does not count and debug=2 does
 /// not list (crash text does): goroutine 0 (an M's scheduler stack), and goroutines created
 /// by the runtime package (GC workers, the finalizer and cleanup goroutines, forcegc).
