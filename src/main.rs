@@ -12,7 +12,7 @@ use cli::{Cli, Command, DiffCmd};
 use heapdoc::analyze::{diff, listing};
 use heapdoc::render::term::escape_terminal;
 use heapdoc::render::{self, flame, RenderOptions};
-use heapdoc::{evidence, output, pipeline};
+use heapdoc::{output, pipeline};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    heapdoc::source::http::set_observer(Box::new(cli::progress::StderrObserver::new()));
     match run(&cli) {
         Ok(code) => code,
         Err(e) => {
@@ -34,10 +35,34 @@ fn main() -> ExitCode {
             // crafted name cannot drive the terminal or add lines (issue 10).
             let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
             let msg = msg.join(": ").replace('\n', " ");
-            eprintln!("heapdoc: {}", escape_terminal(&msg));
+            say(&format!("heapdoc: {}", escape_terminal(&msg)));
             ExitCode::from(2)
         }
     }
+}
+
+/// One line on stderr. A closed or broken stderr must not turn an error into a panic
+/// (`eprintln!` panics on EPIPE; issue 16): the message is then dropped.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// Refuses an output file that is one of the request's inputs (before anything is read).
+fn guard_output(
+    flag: &str,
+    out: Option<&std::path::Path>,
+    reqs: &[&pipeline::ReportRequest],
+) -> anyhow::Result<()> {
+    let Some(out) = out else { return Ok(()) };
+    let mut inputs: Vec<&str> = Vec::new();
+    for r in reqs {
+        inputs.extend(r.inputs.iter().map(String::as_str));
+        inputs.extend(r.base.as_deref());
+        inputs.extend(r.cpu.as_deref());
+    }
+    output::check_not_input(flag, out, &inputs)
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
@@ -79,8 +104,15 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Flame(cmd)) => {
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request()?, &evidence)?;
+            let req = cmd.request()?;
+            guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
+            let (report, _, notices) = pipeline::report_auto(
+                &req,
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
+            tell(&notices);
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
                 flame::write_folded(&report, &opts, &mut buf)?;
@@ -90,8 +122,15 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             &cmd.output
         }
         Some(Command::List(cmd)) => {
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request()?, &evidence)?;
+            let req = cmd.request()?;
+            guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
+            let (report, evidence, notices) = pipeline::report_auto(
+                &req,
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
+            tell(&notices);
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
                 anyhow::bail!(
@@ -104,8 +143,15 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let cmd = &cli.report;
-            let evidence = evidence::load(&cmd.evidence.evidence_options())?;
-            let report = pipeline::report(&cmd.request()?, &evidence)?;
+            let req = cmd.request()?;
+            guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
+            let (report, _, notices) = pipeline::report_auto(
+                &req,
+                &cmd.evidence
+                    .evidence_options()
+                    .with_modules(&cmd.analysis.module),
+            )?;
+            tell(&notices);
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
             };
@@ -118,11 +164,28 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
-    // Both sides get the same options and evidence.
-    let evidence = evidence::load(&cmd.evidence.evidence_options())?;
+    // Both sides get the same options and evidence: chosen for NEW (its module's escape
+    // analysis by default, issue 18), then used for BASE.
     let (base_req, new_req) = cmd.requests()?;
+    let out = cmd
+        .output
+        .output
+        .as_deref()
+        .filter(|p| p.as_os_str() != "-");
+    guard_output("-o", out, &[&base_req, &new_req])?;
+    guard_output("--svg", cmd.diff.svg.as_deref(), &[&base_req, &new_req])?;
+    if let (Some(o), Some(s)) = (out, &cmd.diff.svg) {
+        output::check_distinct(("-o", o), ("--svg", s))?;
+    }
+    let (new, evidence, notices) = pipeline::report_auto(
+        &new_req,
+        &cmd.evidence
+            .evidence_options()
+            .with_modules(&cmd.analysis.module),
+    )
+    .context("NEW")?;
     let base = pipeline::report(&base_req, &evidence).context("BASE")?;
-    let new = pipeline::report(&new_req, &evidence).context("NEW")?;
+    tell(&notices);
     let d = diff::diff(&base, &new, &cmd.diff.diff_options(cmd.analysis.top))?;
     // The rules are checked before anything is written: a rule that cannot apply is a usage
     // error, and exit 2 writes nothing.
@@ -137,18 +200,41 @@ fn run_diff(cmd: &DiffCmd) -> anyhow::Result<ExitCode> {
         let opts = flame::FlameOptions::default();
         flame::write_diff_svg(&base, &new, &d, &opts, &mut svg)?;
     }
-    output::emit(cmd.output.output.as_deref(), &buf)?;
-    if let Some(path) = &cmd.diff.svg {
-        output::write_atomic(path, &svg).with_context(|| format!("--svg {}", path.display()))?;
+    // Both files are prepared before either is put in place: a failure (an --svg in a missing
+    // directory) leaves neither behind.
+    let staged_svg = match &cmd.diff.svg {
+        Some(path) => {
+            Some(output::stage(path, &svg).with_context(|| format!("--svg {}", path.display()))?)
+        }
+        None => None,
+    };
+    let staged_out = match out {
+        Some(path) => {
+            Some(output::stage(path, &buf).with_context(|| format!("-o {}", path.display()))?)
+        }
+        None => None,
+    };
+    match (staged_out, out) {
+        (Some(s), Some(path)) => s
+            .commit()
+            .with_context(|| format!("-o {}", path.display()))?,
+        _ => output::emit(None, &buf)?,
+    }
+    if let (Some(s), Some(path)) = (staged_svg, &cmd.diff.svg) {
+        s.commit()
+            .with_context(|| format!("--svg {}", path.display()))?;
     }
     for rule in &gate.unmatched {
-        eprintln!(
+        say(&format!(
             "heapdoc: warning: --fail-on {}: its target is in neither profile",
             escape_terminal(&rule.to_string())
-        );
+        ));
+    }
+    for w in &gate.within_noise {
+        eprintln!("heapdoc: warning: {}", escape_terminal(w));
     }
     for b in &gate.breaches {
-        eprintln!("heapdoc: {}", escape_terminal(&b.message));
+        say(&format!("heapdoc: {}", escape_terminal(&b.message)));
     }
     Ok(if gate.breaches.is_empty() {
         ExitCode::SUCCESS
@@ -179,9 +265,20 @@ fn man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
         let mut buf = Vec::new();
         clap_mangen::Man::new(page).render(&mut buf)?;
         let path = dir.join(format!("{name}.1"));
-        output::write_atomic(&path, &buf).with_context(|| format!("{}", path.display()))?;
+        output::write_file(&path, &buf).with_context(|| format!("{}", path.display()))?;
     }
     Ok(())
+}
+
+/// What heapdoc did by itself (the escape analysis it ran), one stderr line each.
+/// Notices on stderr; a closed or broken stderr drops them (eprintln! would panic there,
+/// issue 16).
+fn tell(notices: &[String]) {
+    use std::io::Write as _;
+    let mut err = io::stderr().lock();
+    for n in notices {
+        let _ = writeln!(err, "heapdoc: {}", escape_terminal(n));
+    }
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

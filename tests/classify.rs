@@ -61,6 +61,7 @@ fn bytes_by_cause(program: &str, function: &str, with: With) -> BTreeMap<String,
         rules: RuleSet::builtin(),
         escapes: None,
         sources: None,
+        ..Default::default()
     };
     if with != With::Profile {
         ev.sources = Some(std::sync::Arc::new(
@@ -211,6 +212,7 @@ fn a_user_rules_file_adds_a_cause_without_recompiling() {
             rules,
             escapes: None,
             sources: None,
+            ..Default::default()
         },
     )
     .unwrap();

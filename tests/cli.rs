@@ -58,6 +58,7 @@ fn case(flag: &str, dir: &std::path::Path) -> (Vec<String>, bool) {
             true,
         ),
         "--source-root" => (s(&["--source-root", "samples/src"]), true),
+        "--no-explain" => (vec![flag.to_string()], true),
         // Runs the Go compiler: covered by tests/explain.rs (needs Go); here the flag must
         // be taken by the parser and refuse a missing directory as heapdoc's own error.
         "--explain" => (s(&["--explain", "/nonexistent-dir"]), false),
@@ -82,6 +83,9 @@ fn case(flag: &str, dir: &std::path::Path) -> (Vec<String>, bool) {
         "--header" => (s(&["--header", "X-A: 1"]), false),
         "--bearer-env" => (s(&["--bearer-env", "TOKEN"]), false),
         "--insecure" | "--no-save" => (vec![flag.to_string()], false),
+        "--cacert" => (s(&["--cacert", "ca.pem"]), false),
+        // --cert and --key require each other (the parser checks that).
+        "--cert" | "--key" => (s(&["--cert", "c.pem", "--key", "k.pem"]), false),
         "--save" => (vec!["--save".into(), out], false),
         other => panic!("{other} has no case in tests/cli.rs: add one"),
     }

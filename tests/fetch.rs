@@ -199,11 +199,22 @@ fn heapdoc(save_dir: &Path) -> Command {
     cmd
 }
 
-/// Runs the binary expecting exit 2 and one line on stderr; returns that line.
+/// The stderr of a run without the "fetching" notices, which every fetch prints first (issue
+/// 18: whatever stderr is, a log shows what the run waited on).
+fn without_notices(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("heapdoc: fetching "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Runs the binary expecting exit 2 and, besides the fetch notice, one line on stderr;
+/// returns that line.
 fn fails(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = without_notices(&String::from_utf8(out.stderr).unwrap());
     assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
     assert!(stderr.starts_with("heapdoc: "), "{stderr}");
     stderr.trim_end().to_string()
@@ -246,7 +257,10 @@ fn fetches_and_reports_a_real_heap_profile_from_host_port() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         stderr,
-        format!("heapdoc: saved fetched profile to {}\n", saved[0].display())
+        format!(
+            "heapdoc: fetching {url} (timeout 60 s)\nheapdoc: saved fetched profile to {}\n",
+            saved[0].display()
+        )
     );
 }
 
@@ -265,7 +279,7 @@ fn save_file_gets_the_exact_bytes_and_no_save_keeps_nothing() {
         .args(["--no-save", &url])
         .assert()
         .success()
-        .stderr("");
+        .stderr(format!("heapdoc: fetching {url} (timeout 60 s)\n"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
@@ -427,7 +441,13 @@ fn timeout_says_how_long_it_waited_and_which_flag_raises_it() {
         "{:?}",
         started.elapsed()
     );
-    assert!(line.contains("timed out: no complete answer after waiting 0.3 s (the timeout, --timeout); raise --timeout SECONDS"), "{line}");
+    // The wait it reports is measured: at least the 0.3 s timeout, a little more on a
+    // loaded machine (CI once saw 0.4 s).
+    let re = regex::Regex::new(
+        r"timed out: no complete answer after waiting (0\.[3-9]|[12]\.[0-9]) s \(the timeout, --timeout\); raise --timeout SECONDS$",
+    )
+    .unwrap();
+    assert!(re.is_match(&line), "{line}");
 }
 
 #[test]

@@ -139,3 +139,104 @@ fn label_filters_keep_what_go_tool_pprof_keeps() {
         assert_ne!(got, all, "--{flag} {filter}: filtered nothing out");
     }
 }
+
+/// The report's total in its sample index.
+fn report_total(file: &Path, args: &[&str]) -> i64 {
+    let mut a: Vec<String> = vec!["--format".into(), "json".into()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    a.push(file.to_string_lossy().into_owned());
+    common::json_ok(&a)["total"].as_i64().unwrap()
+}
+
+fn by_label(file: &Path, key: &str) -> serde_json::Value {
+    let out = common::json_ok(&[
+        "--format".to_string(),
+        "json".into(),
+        "--by-label".into(),
+        key.into(),
+        file.to_string_lossy().into_owned(),
+    ]);
+    out["by_label"].clone()
+}
+
+/// `--by-label bytes` on a Go heap profile: every sample carries the label, the groups sum
+/// to the report's total, each group equals `--tagfocus bytes=SIZE` of its value, and the
+/// text and Markdown reports show the table.
+#[test]
+fn by_label_groups_partition_the_total() {
+    let file = Path::new(HEAP);
+    let b = by_label(file, "bytes");
+    assert_eq!(b["key"], "bytes");
+    let groups = b["groups"].as_array().unwrap();
+    assert!(groups.len() >= 5, "{b}");
+    let sum: i64 = groups.iter().map(|g| g["total"].as_i64().unwrap()).sum();
+    assert_eq!(sum, report_total(file, &[]));
+    // Every sample of a Go heap profile carries `bytes`: only the folded group has no value.
+    assert!(
+        groups
+            .iter()
+            .all(|g| g["value"].is_null() == (g["other"] == true)),
+        "{b}"
+    );
+    for g in groups.iter().filter(|g| g["other"] == false).take(5) {
+        let v = g["value"].as_str().unwrap();
+        let kept = report_total(file, &["--tagfocus", &format!("bytes={v}")]);
+        assert_eq!(kept, g["total"].as_i64().unwrap(), "bytes={v}");
+        assert!(!g["sites"].as_array().unwrap().is_empty());
+    }
+    let text = String::from_utf8(common::run_ok(["--by-label", "bytes", HEAP])).unwrap();
+    assert!(text.contains("By label bytes ("), "{text}");
+    let md = String::from_utf8(common::run_ok([
+        "--format",
+        "markdown",
+        "--by-label",
+        "bytes",
+        HEAP,
+    ]))
+    .unwrap();
+    assert!(md.contains("#### By label `bytes`"), "{md}");
+}
+
+/// Each `--by-label` group of a labelled corpus profile equals what go tool pprof keeps with
+/// `-tagfocus KEY=^VALUE$`, and samples without the key equal `-tagignore KEY=.*`.
+#[test]
+#[ignore = "needs Go (go tool pprof) and ../shared/corpus; .ci/run runs the ignored tests"]
+fn by_label_groups_equal_go_tool_pprof_tagfocus() {
+    let corpus = corpus();
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, key) in [
+        ("pyro_go_cpu_labels.pb.gz", "function"),
+        ("parca_labels.pb.gz", "api"),
+    ] {
+        let file = corpus.join(name);
+        let b = by_label(&file, key);
+        let groups = b["groups"].as_array().unwrap();
+        assert!(!groups.is_empty(), "{name}: {b}");
+        let mut checked = 0;
+        for (i, g) in groups.iter().enumerate() {
+            if g["other"] == true {
+                continue;
+            }
+            let filter = match g["value"].as_str() {
+                Some(v) => format!("-tagfocus={key}=^{}$", regex::escape(v)),
+                None => format!("-tagignore={key}=.*"),
+            };
+            let filtered = tmp.path().join(format!("{name}.{i}.pb.gz"));
+            let out = Process::new("go")
+                .args(["tool", "pprof", "-proto", &filter, "-output"])
+                .arg(&filtered)
+                .arg(&file)
+                .output()
+                .expect("go on PATH");
+            assert!(
+                out.status.success(),
+                "{filter}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let want = report_total(&filtered, &[]);
+            assert_eq!(g["total"].as_i64().unwrap(), want, "{name} {filter}");
+            checked += 1;
+        }
+        assert!(checked >= 2, "{name}: {b}");
+    }
+}

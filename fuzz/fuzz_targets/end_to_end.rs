@@ -16,23 +16,24 @@ fn check(profile: &Profile, sample_index: Option<String>, granularity: Granulari
         sample_index,
         granularity,
         top: 0,
+        ..AnalyzeOptions::default()
     };
     let Ok(report) = heapdoc::analyze::analyze(profile.clone(), vec!["fuzz".into()], &analyze, &Default::default()) else {
         return;
     };
     let mut text = Vec::new();
-    render(&report, Format::Text, &mut text).expect("text render failed");
+    render(&report, Format::Text, Default::default(), &mut text).expect("text render failed");
     let text = String::from_utf8(text).expect("text output is not UTF-8");
     if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n') {
         panic!("raw control character {c:?} in text output");
     }
     let mut json = Vec::new();
-    render(&report, Format::Json, &mut json).expect("json render failed");
+    render(&report, Format::Json, Default::default(), &mut json).expect("json render failed");
     let doc: heapdoc::render::json::JsonReport =
         serde_json::from_slice(&json).expect("json output does not parse");
     assert_eq!(doc.sites.len(), report.top.len());
     let mut again = Vec::new();
-    render(&report, Format::Json, &mut again).expect("json render failed");
+    render(&report, Format::Json, Default::default(), &mut again).expect("json render failed");
     assert_eq!(json, again, "json render is not deterministic");
 }
 

@@ -119,6 +119,10 @@ pub struct Attribution {
     pub loc_sites: Vec<SiteId>,
     pub loc_sites_end: Vec<u32>,
     pub total_objects: Option<i64>,
+    /// A site's flat, cum or objects, the total or the unattributed value is outside i64
+    /// (summed exactly in i128): the caller refuses the profile rather than show a clamped
+    /// number (issue 16, finding 21).
+    pub overflowed: bool,
     /// Per distinct stack, the sum of its samples' chosen values, kept from the pass for
     /// [`Attribution::mark_inline`] (which takes it).
     stack_values: Option<StackValues>,
@@ -362,7 +366,14 @@ pub fn attribute_visiting<V: StackVisitor>(
         unattributed += part.unattributed;
     }
     drop((stack_o, stack_n));
-    let clamp = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    let overflowed = std::cell::Cell::new(false);
+    let clamp = |x: i128| {
+        let c = x.clamp(i64::MIN as i128, i64::MAX as i128);
+        if c != x {
+            overflowed.set(true);
+        }
+        c as i64
+    };
     for (i, s) in sites.iter_mut().enumerate() {
         s.flat = clamp(flat[i]);
         s.cum = clamp(cum[i]);
@@ -376,6 +387,7 @@ pub fn attribute_visiting<V: StackVisitor>(
         loc_sites,
         loc_sites_end,
         total_objects: opts.objects_index.map(|_| clamp(total_objects)),
+        overflowed: overflowed.get(),
         stack_values: Some(StackValues {
             sample_index: opts.sample_index,
             sums: stack_v,
@@ -838,4 +850,57 @@ pub fn cpu_costs(p: &Profile, a: &Attribution, sample_index: usize) -> CpuCosts 
     });
     c.by_site = by_site;
     c
+}
+
+/// A source file's path as it reads in any build of the same code: the module-relative form
+/// `-trimpath` would write (issue 18), so the same function built in another directory, from
+/// another GOROOT or module cache, has the same file.
+///
+/// - a relative path (already `-trimpath`ed, or a GOROOT-relative one) is kept;
+/// - a module cache path (`.../pkg/mod/github.com/x/y@v1.2.3/z.go`) loses the cache directory
+///   and the version (`github.com/x/y/z.go`);
+/// - a standard-library function's file under a `src/` directory (GOROOT) keeps what follows
+///   the last `/src/` (`runtime/map.go`);
+/// - any other absolute path (the user's module) becomes the function's package path and the
+///   file's base name (`example.com/svc/api/handler.go`; `main/main.go` for package main,
+///   whose module path a profile does not carry).
+pub fn module_relative_file(function: &str, file: &str) -> String {
+    let absolute = file.starts_with('/')
+        || file.starts_with('\\')
+        || (file.len() > 2 && file.as_bytes()[1] == b':');
+    if !absolute {
+        return file.to_string();
+    }
+    let file_slash = file.replace('\\', "/");
+    if let Some(i) = file_slash.rfind("/pkg/mod/") {
+        let rest = &file_slash[i + "/pkg/mod/".len()..];
+        let mut out = String::with_capacity(rest.len());
+        let mut versioned = false;
+        for (k, seg) in rest.split('/').enumerate() {
+            if k > 0 {
+                out.push('/');
+            }
+            match seg.find('@') {
+                Some(at) if !versioned => {
+                    versioned = true;
+                    out.push_str(&seg[..at]);
+                }
+                _ => out.push_str(seg),
+            }
+        }
+        return out;
+    }
+    let base = file_slash.rsplit('/').next().unwrap_or(&file_slash);
+    let pkg = go_package(function);
+    let first = pkg.split('/').next().unwrap_or(pkg);
+    let stdlib = !first.contains('.') && pkg != "main" && !pkg.is_empty();
+    if stdlib {
+        if let Some(i) = file_slash.rfind("/src/") {
+            return file_slash[i + "/src/".len()..].to_string();
+        }
+    }
+    if pkg.is_empty() || pkg == function {
+        return base.to_string();
+    }
+    format!("{pkg}/{base}")
 }

@@ -25,7 +25,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Result};
 
-use crate::analyze::attribute::{SiteId, SiteKey};
+use crate::analyze::attribute::{module_relative_file, SiteId, SiteKey};
 use crate::analyze::Report;
 use crate::model::Kind;
 
@@ -166,9 +166,14 @@ pub struct CauseDelta {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SiteDelta {
     pub function: String,
+    /// The file in module-relative form (`-trimpath`'s), the same in any build directory.
     pub file: String,
+    /// The line with most of the site's value in NEW (in BASE for vanished sites): a site is
+    /// a function's lines of one cause, matched without their line numbers (issue 18).
     pub line: i64,
-    /// The site's dominant cause in NEW (in BASE for vanished sites).
+    /// That line in BASE (0 when the site is new).
+    pub base_line: i64,
+    /// The site's cause (part of its identity: a line whose cause changed is another site).
     pub cause: String,
     pub status: Status,
     pub delta: Delta,
@@ -193,8 +198,11 @@ pub struct Diff {
     /// Every cause present in either profile, by |delta| descending, then name.
     pub causes: Vec<CauseDelta>,
     /// Every site present in either profile: significant changes first, then by |delta|
-    /// descending, then (function, file, line).
+    /// descending, then (function, file, line, cause).
     pub sites: Vec<SiteDelta>,
+    /// Per function: the cumulative value (every sample with the function on its stack,
+    /// once), for `--fail-on cum:FUNCTION`. Not rendered.
+    pub cum: BTreeMap<String, Delta>,
 }
 
 impl Diff {
@@ -311,11 +319,32 @@ struct Acc {
     var: f64,
 }
 
-/// Per cause and per site sums of one report, and each site's dominant cause.
+/// How a site is matched across the two profiles (issue 18): its function, its file in the
+/// module-relative form ([`module_relative_file`]) and its cause, never its absolute path or
+/// its line, so the same code built in another directory, or with lines moved, compares.
+/// Lines of one function with the same cause are one entry.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct MatchKey {
+    function: String,
+    file: String,
+    cause: String,
+}
+
+/// One matched entry of one side: its sums, and the line that carries most of it (shown).
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    acc: Acc,
+    line: i64,
+    line_value: f64,
+}
+
+/// Per cause, per matched site and per function (cumulative) sums of one report.
 struct Sums {
     total: Acc,
     causes: BTreeMap<String, (Acc, String)>,
-    sites: BTreeMap<SiteKey, (Acc, String)>,
+    sites: BTreeMap<MatchKey, Entry>,
+    /// Per function name: every sample with the function anywhere on its stack, once.
+    cum: BTreeMap<String, Acc>,
 }
 
 fn sums(r: &Report) -> Sums {
@@ -323,10 +352,11 @@ fn sums(r: &Report) -> Sums {
     let a = &r.attribution;
     let c = &r.classification;
     let sampling = Sampling::of(r);
-    // Per cause id and per site id while walking the samples: nothing allocated per sample.
+    // Per cause id, per site id and per distinct stack while walking the samples: nothing
+    // allocated per sample.
     let mut total = Acc::default();
     let mut by_cause = vec![Acc::default(); c.rules.causes.len()];
-    let mut by_site = vec![Acc::default(); a.sites.len()];
+    let mut by_stack = vec![Acc::default(); a.stack_site.len()];
     let mut cur = p.samples.cursor();
     while let Some(s) = cur.next() {
         let values = s.values;
@@ -337,9 +367,7 @@ fn sums(r: &Report) -> Sums {
         let e = &mut by_cause[c.stack_cause[s.stack as usize].0 as usize];
         e.value += x;
         e.var += var;
-        let site = a.stack_site[s.stack as usize];
-        if site != SiteId::NONE {
-            let e = &mut by_site[site.0 as usize];
+        if let Some(e) = by_stack.get_mut(s.stack as usize) {
             e.value += x;
             e.var += var;
         }
@@ -355,25 +383,85 @@ fn sums(r: &Report) -> Sums {
             e.0.var += acc.var;
         }
     }
-    // Sites are matched across profiles by their strings, not their ids.
-    let mut sites: BTreeMap<SiteKey, (Acc, String)> = BTreeMap::new();
-    for (id, acc) in by_site.into_iter().enumerate() {
+    // Cumulative per function: each distinct stack's sums once for every function on it.
+    let func_of: Vec<u32> = {
+        let mut ids: BTreeMap<&str, u32> = BTreeMap::new();
+        a.sites
+            .iter()
+            .map(|s| {
+                let n = ids.len() as u32;
+                *ids.entry(p.str(s.name)).or_insert(n)
+            })
+            .collect()
+    };
+    let nfuncs = func_of.iter().map(|&f| f as usize + 1).max().unwrap_or(0);
+    let mut by_func = vec![Acc::default(); nfuncs];
+    let mut stamp = vec![u32::MAX; nfuncs];
+    for (k, acc) in by_stack.iter().enumerate() {
         if acc.value == 0.0 && acc.var == 0.0 {
             continue;
         }
-        let key = SiteKey::of(p, &a.sites[id]);
-        let cause = c.site_cause[id].as_ref().map_or_else(
-            || "unclassified".to_string(),
-            |sc| c.cause(sc.cause).name.clone(),
-        );
-        let e = sites.entry(key).or_insert_with(|| (Acc::default(), cause));
-        e.0.value += acc.value;
-        e.0.var += acc.var;
+        for l in p.samples.stack(k as u32) {
+            for site in a.sites_of(l) {
+                let f = func_of[site.0 as usize] as usize;
+                if stamp[f] != k as u32 {
+                    stamp[f] = k as u32;
+                    by_func[f].value += acc.value;
+                    by_func[f].var += acc.var;
+                }
+            }
+        }
+    }
+    let mut cum: BTreeMap<String, Acc> = BTreeMap::new();
+    for (id, s) in a.sites.iter().enumerate() {
+        let f = func_of[id] as usize;
+        if by_func[f].value != 0.0 || by_func[f].var != 0.0 {
+            let name = match p.str(s.name) {
+                "" => "<unknown>",
+                n => n,
+            };
+            cum.entry(name.to_string()).or_insert(by_func[f]);
+        }
+    }
+    // Per (site, cause of the stack): a site reached under several causes (reflect.unsafe_New
+    // under json and logging) is one entry per cause, so a change of one cause's share does
+    // not move the rest to another entry.
+    let mut by_site: BTreeMap<(SiteId, u32), Acc> = BTreeMap::new();
+    for (k, acc) in by_stack.iter().enumerate() {
+        let site = a.stack_site[k];
+        if site == SiteId::NONE || (acc.value == 0.0 && acc.var == 0.0) {
+            continue;
+        }
+        let e = by_site
+            .entry((site, c.stack_cause[k].0 as u32))
+            .or_default();
+        e.value += acc.value;
+        e.var += acc.var;
+    }
+    // Sites are matched across profiles by their strings, not their ids.
+    let mut sites: BTreeMap<MatchKey, Entry> = BTreeMap::new();
+    for ((id, cause), acc) in by_site {
+        let site = &a.sites[id.0 as usize];
+        let key = SiteKey::of(p, site);
+        let key = MatchKey {
+            file: module_relative_file(&key.function, &key.file),
+            function: key.function,
+            cause: c.rules.causes[cause as usize].name.clone(),
+        };
+        let e = sites.entry(key).or_default();
+        e.acc.value += acc.value;
+        e.acc.var += acc.var;
+        let line = site.line;
+        if acc.value.abs() > e.line_value || (acc.value.abs() == e.line_value && line < e.line) {
+            e.line = line;
+            e.line_value = acc.value.abs();
+        }
     }
     Sums {
         total,
         causes,
         sites,
+        cum,
     }
 }
 
@@ -443,19 +531,20 @@ pub fn diff(base: &Report, new: &Report, opts: &DiffOptions) -> Result<Diff> {
             .then_with(|| a.cause.cmp(&b.cause))
     });
 
-    let mut keys: Vec<&SiteKey> = sb.sites.keys().chain(sn.sites.keys()).collect();
+    let mut keys: Vec<&MatchKey> = sb.sites.keys().chain(sn.sites.keys()).collect();
     keys.sort();
     keys.dedup();
     let mut sites: Vec<SiteDelta> = keys
         .into_iter()
         .map(|key| {
             let (b, n) = (sb.sites.get(key), sn.sites.get(key));
-            let d = delta(b.map(|e| &e.0), n.map(|e| &e.0));
+            let d = delta(b.map(|e| &e.acc), n.map(|e| &e.acc));
             SiteDelta {
                 function: key.function.clone(),
                 file: key.file.clone(),
-                line: key.line,
-                cause: n.or(b).map(|e| e.1.clone()).unwrap_or_default(),
+                line: n.or(b).map_or(0, |e| e.line),
+                base_line: b.map_or(0, |e| e.line),
+                cause: key.cause.clone(),
                 status: Status::of(&d, b.is_some(), n.is_some()),
                 delta: d,
             }
@@ -466,8 +555,22 @@ pub fn diff(base: &Report, new: &Report, opts: &DiffOptions) -> Result<Diff> {
             .significant
             .cmp(&a.delta.significant)
             .then_with(|| b.delta.delta.abs().total_cmp(&a.delta.delta.abs()))
-            .then_with(|| (&a.function, &a.file, a.line).cmp(&(&b.function, &b.file, b.line)))
+            .then_with(|| {
+                (&a.function, &a.file, a.line, &a.cause).cmp(&(
+                    &b.function,
+                    &b.file,
+                    b.line,
+                    &b.cause,
+                ))
+            })
     });
+    let mut functions: Vec<&String> = sb.cum.keys().chain(sn.cum.keys()).collect();
+    functions.sort();
+    functions.dedup();
+    let cum: BTreeMap<String, Delta> = functions
+        .into_iter()
+        .map(|f| (f.clone(), delta(sb.cum.get(f), sn.cum.get(f))))
+        .collect();
 
     let side = |r: &Report, factor: f64| Side {
         inputs: r.inputs.clone(),
@@ -488,6 +591,7 @@ pub fn diff(base: &Report, new: &Report, opts: &DiffOptions) -> Result<Diff> {
         total,
         causes,
         sites,
+        cum,
     })
 }
 
@@ -504,13 +608,17 @@ pub struct Rule {
 pub enum Target {
     Total,
     Cause(String),
-    /// `site:FILE:LINE`: sites whose file ends with FILE (at a path boundary) on LINE.
+    /// `site:FILE:LINE`: sites whose file ends with FILE (at a path boundary) on LINE: the
+    /// line a site shows, NEW's or BASE's (a site is a function's lines of one cause).
     SiteLine {
         file_suffix: String,
         line: i64,
     },
-    /// `site:FUNCTION`: every site of that function, summed.
+    /// `site:FUNCTION`: every site of that function, summed (its own lines only).
     SiteFunction(String),
+    /// `cum:FUNCTION`: everything allocated with the function on the stack, its callees
+    /// included (pprof's cum), so a handler whose callees allocate trips the gate (issue 18).
+    Cum(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -527,7 +635,7 @@ impl FromStr for Rule {
     fn from_str(s: &str) -> Result<Rule, String> {
         let text = s.trim().to_string();
         let (target, limit) = text.rsplit_once('>').ok_or_else(|| {
-            format!("{s:?} is not TARGET>+LIMIT (e.g. total>+10%, cause:json>+5%, site:handler.go:42>+1MiB)")
+            format!("{s:?} is not TARGET>+LIMIT (e.g. total>+10%, cause:json>+5%, site:handler.go:42>+1MiB, cum:main.handle>+5%)")
         })?;
         let target = target.trim();
         let target = if target == "total" {
@@ -537,6 +645,11 @@ impl FromStr for Rule {
                 return Err(format!("{s:?}: cause: needs a cause name"));
             }
             Target::Cause(name.to_string())
+        } else if let Some(name) = target.strip_prefix("cum:") {
+            if name.is_empty() {
+                return Err(format!("{s:?}: cum: needs a function name"));
+            }
+            Target::Cum(name.to_string())
         } else if let Some(spec) = target.strip_prefix("site:") {
             match spec.rsplit_once(':') {
                 Some((file, line))
@@ -556,7 +669,7 @@ impl FromStr for Rule {
             }
         } else {
             return Err(format!(
-                "{s:?}: the target must be total, cause:NAME or site:FILE:LINE|FUNCTION"
+                "{s:?}: the target must be total, cause:NAME, site:FILE:LINE|FUNCTION or cum:FUNCTION"
             ));
         };
         let limit = limit.trim();
@@ -622,6 +735,9 @@ pub struct Gate {
     pub breaches: Vec<Breach>,
     /// Rules whose target is in neither profile (probably a typo).
     pub unmatched: Vec<String>,
+    /// Rules whose limit lies inside the target's noise band (`sigma` standard errors): a
+    /// growth that small can never trip them, however real (issue 18).
+    pub within_noise: Vec<String>,
 }
 
 fn matches_file(file: &str, suffix: &str) -> bool {
@@ -656,9 +772,10 @@ pub fn check(d: &Diff, rules: &[Rule]) -> Result<Gate> {
             Target::SiteLine { file_suffix, line } => (
                 format!("site {file_suffix}:{line}"),
                 sum(
-                    d.sites
-                        .iter()
-                        .filter(|s| s.line == *line && matches_file(&s.file, file_suffix)),
+                    d.sites.iter().filter(|s| {
+                        (s.line == *line || s.base_line == *line)
+                            && matches_file(&s.file, file_suffix)
+                    }),
                     k,
                 ),
             ),
@@ -666,11 +783,26 @@ pub fn check(d: &Diff, rules: &[Rule]) -> Result<Gate> {
                 format!("site {f}"),
                 sum(d.sites.iter().filter(|s| &s.function == f), k),
             ),
+            Target::Cum(f) => (format!("cum {f}"), d.cum.get(f).copied()),
         };
         let Some(delta) = delta else {
             gate.unmatched.push(rule.text.clone());
             continue;
         };
+        let band = k * delta.stderr;
+        let limit = match rule.limit {
+            Limit::Percent(pct) => pct / 100.0 * delta.base.abs(),
+            Limit::Amount { value, .. } => value,
+        };
+        if band > 0.0 && limit < band {
+            let unit = d.value_unit();
+            gate.within_noise.push(format!(
+                "--fail-on {}: the limit ({}) lies inside the {k}σ noise band of {what} (±{}): growth below the band is never reported; raise the limit, lower --sigma or record longer profiles",
+                rule.text,
+                crate::units::human_f(limit, &unit),
+                crate::units::human_f(band, &unit),
+            ));
+        }
         let over = delta.significant
             && delta.delta > 0.0
             && match rule.limit {
@@ -748,7 +880,10 @@ mod tests {
                 bytes: false
             }
         );
+        let r: Rule = "cum:main.handle>+5%".parse().unwrap();
+        assert_eq!(r.target, Target::Cum("main.handle".into()));
         for bad in [
+            "cum:>+1%",
             "total",
             "total>",
             "total>-5%",
@@ -760,6 +895,43 @@ mod tests {
         ] {
             assert!(bad.parse::<Rule>().is_err(), "{bad} parsed");
         }
+    }
+
+    #[test]
+    fn files_match_in_module_relative_form() {
+        use crate::analyze::attribute::module_relative_file as rel;
+        // The user's module: package path and base name, wherever it was built.
+        assert_eq!(
+            rel(
+                "example.com/svc/api.(*S).Handle",
+                "/home/a/svc/api/handler.go"
+            ),
+            "example.com/svc/api/handler.go"
+        );
+        assert_eq!(
+            rel("main.work", "/tmp/x1/main.go"),
+            rel("main.work", "/tmp/y2/main.go")
+        );
+        // GOROOT and the module cache, whichever GOROOT or cache.
+        assert_eq!(
+            rel(
+                "reflect.mapassign_faststr0",
+                "/usr/local/go/src/runtime/map.go"
+            ),
+            "runtime/map.go"
+        );
+        assert_eq!(
+            rel(
+                "github.com/x/y/z.F",
+                "/root/go/pkg/mod/github.com/x/y@v1.2.3/z/f.go"
+            ),
+            "github.com/x/y/z/f.go"
+        );
+        // Already trimmed paths are kept.
+        assert_eq!(
+            rel("main.work", "heapdoc.dev/samples/service/main.go"),
+            "heapdoc.dev/samples/service/main.go"
+        );
     }
 
     #[test]

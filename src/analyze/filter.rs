@@ -218,7 +218,7 @@ fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
 
 /// Each numeric label key's unit, as pprof infers it: the first unit given for the key,
 /// else `bytes` for `alignment` and `request`, else the key itself.
-fn num_label_units(p: &Profile) -> std::collections::HashMap<String, String> {
+pub(crate) fn num_label_units(p: &Profile) -> std::collections::HashMap<String, String> {
     let mut units = std::collections::HashMap::new();
     for k in 0..p.samples.label_set_count() {
         for l in p.samples.labels(k as u32) {

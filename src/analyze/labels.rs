@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use super::attribute::{Attribution, SiteId};
 use super::classify::{CauseId, Classification};
 use crate::model::Profile;
-use crate::units;
 
 /// Groups shown; the rest are summed into one "other values" group.
 pub const MAX_GROUPS: usize = 20;
@@ -45,6 +44,18 @@ pub struct LabelGroup {
     pub sites: Vec<(SiteId, i64)>,
 }
 
+/// A numeric label's value, exact and in a form `--tagfocus KEY=VALUE` reads back
+/// (`401408B`, `1500ns`, `3 requests`).
+fn exact(num: i64, unit: &str) -> String {
+    match unit {
+        "bytes" | "byte" | "b" => format!("{num}B"),
+        "nanoseconds" | "nanosecond" | "ns" => format!("{num}ns"),
+        "seconds" | "second" | "s" => format!("{num}s"),
+        "" => num.to_string(),
+        u => format!("{num} {u}"),
+    }
+}
+
 /// Splits the attributed samples by the value of label `key`.
 pub fn breakdown(
     p: &Profile,
@@ -63,12 +74,16 @@ pub fn breakdown(
         })
     };
     let missing = intern(LabelValue::Missing);
+    let num_units = super::filter::num_label_units(p);
     let set_group: Vec<u32> = (0..p.samples.label_set_count() as u32)
         .map(
             |k| match p.samples.labels(k).iter().find(|l| p.str(l.key) == key) {
                 None => missing,
                 Some(l) if l.str.0 != 0 => intern(LabelValue::Value(p.str(l.str).to_string())),
-                Some(l) => intern(LabelValue::Value(units::human(l.num, p.str(l.unit)))),
+                Some(l) => {
+                    let unit = num_units.get(key).map(String::as_str).unwrap_or("");
+                    intern(LabelValue::Value(exact(l.num, unit)))
+                }
             },
         )
         .collect();

@@ -21,7 +21,8 @@ pub struct Listing {
     pub unit: String,
     /// The report's total, for the header of each function.
     pub total: i64,
-    /// Whether source lines were available (`--source-root`, `--explain`).
+    /// Whether the source of any listed function was read (`--source-root`, `--explain`, the
+    /// default roots).
     pub have_source: bool,
     /// Functions by name, then file.
     pub functions: Vec<ListedFunction>,
@@ -93,7 +94,7 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
     let mut out = Listing {
         unit: r.unit().to_string(),
         total: r.total(),
-        have_source: lines.is_some(),
+        have_source: false,
         functions: Vec::new(),
     };
     for (name, files) in &funcs {
@@ -164,6 +165,12 @@ pub fn listing(r: &Report, re: &Regex, lines: Option<&dyn LineSource>) -> Listin
             });
         }
     }
+    // Sources read by default (issue 18) may not hold these files: say "not shown" unless
+    // some line was found.
+    out.have_source = out
+        .functions
+        .iter()
+        .any(|f| f.lines.iter().any(|l| l.text.is_some()));
     out
 }
 

@@ -11,6 +11,7 @@ pub mod filter;
 pub mod goroutines;
 pub mod labels;
 pub mod listing;
+pub mod own;
 pub mod report;
 
 use anyhow::{bail, Result};
@@ -141,7 +142,7 @@ pub fn analyze(
     let (sample_index, sample_index_reason) =
         choose_sample_index(&profile, opts.sample_index.as_deref())?;
     let mut profile = profile;
-    let mut notes = Vec::new();
+    let mut notes = evidence.notes.clone();
     if let Some(note) = opts.filters.apply(&mut profile, sample_index) {
         notes.push(note);
     }
@@ -166,6 +167,7 @@ pub fn analyze(
         &opts.classify,
         evidence.escapes.as_ref(),
         evidence.lines(),
+        evidence.typed.as_ref(),
     );
     let (mut attribution, decided, locals) =
         attribute::attribute_visiting(&profile, &attr_opts, table, &classifier);
@@ -176,6 +178,12 @@ pub fn analyze(
         sample_index,
         attr_opts.objects_index,
     );
+    check_sums(
+        &profile,
+        (sample_index, attr_opts.objects_index),
+        &attribution,
+        &classification,
+    )?;
     let mut order = top_order(&profile, &attribution);
     // Sites with nothing attributed (only on stacks as callers) are not allocation sites.
     order.retain(|id| {
@@ -222,7 +230,7 @@ pub fn analyze(
     let cpu =
         (kind == Kind::Cpu).then(|| attribute::cpu_costs(&profile, &attribution, sample_index));
     // The shown sites' source lines are read now, so rendering reads no files.
-    let site_lines = match evidence.lines() {
+    let site_lines: std::collections::HashMap<attribute::SiteId, String> = match evidence.lines() {
         Some(src) => order
             .iter()
             .filter_map(|&id| {
@@ -237,7 +245,31 @@ pub fn analyze(
         .by_label
         .as_deref()
         .map(|key| labels::breakdown(&profile, &attribution, &classification, sample_index, key));
+    let own = kind.is_memory().then(|| {
+        own::own_code(
+            &profile,
+            &attribution,
+            &classification,
+            sample_index,
+            attr_opts.objects_index,
+            &opts.classify.modules,
+            opts.top,
+        )
+    });
+    // The own lines' source text too, when a source tree is at hand.
+    let mut site_lines = site_lines;
+    if let (Some(Some(o)), Some(src)) = (&own, evidence.lines()) {
+        for l in &o.lines {
+            let s = &attribution.sites[l.site.0 as usize];
+            if let std::collections::hash_map::Entry::Vacant(e) = site_lines.entry(l.site) {
+                if let Some(text) = src.line(profile.str(s.file), s.line) {
+                    e.insert(text);
+                }
+            }
+        }
+    }
     Ok(Report {
+        own: own.flatten(),
         by_label,
         cost: None,
         rates: None,
@@ -255,4 +287,48 @@ pub fn analyze(
         inputs,
         profile,
     })
+}
+
+/// Refuses a profile whose per-site or per-cause sums do not fit in 64 bits (the profile's
+/// total does, or decoding refused it): a clamped number would be silently wrong (issue 16,
+/// finding 21). Cause totals are clamped in the classification; only when one sits at a bound
+/// are they summed again exactly, in one pass over the samples.
+fn check_sums(
+    profile: &Profile,
+    (sample_index, objects_index): (usize, Option<usize>),
+    a: &attribute::Attribution,
+    c: &classify::Classification,
+) -> Result<()> {
+    let refuse = |what: &str| {
+        anyhow::anyhow!(
+            "the {} values of {what} sum past 64 bits (a corrupt or crafted profile); heapdoc cannot report them exactly",
+            profile.sample_type_name(sample_index)
+        )
+    };
+    if a.overflowed {
+        return Err(refuse("one allocation site"));
+    }
+    let at_bound = |v: i64| v == i64::MAX || v == i64::MIN;
+    if !c
+        .totals
+        .iter()
+        .any(|t| at_bound(t.value) || at_bound(t.objects))
+    {
+        return Ok(());
+    }
+    let mut exact = vec![(0i128, 0i128); c.totals.len()];
+    let mut cur = profile.samples.cursor();
+    while let Some(s) = cur.next() {
+        if a.stack_site[s.stack as usize] == attribute::SiteId::NONE {
+            continue;
+        }
+        let e = &mut exact[c.stack_cause[s.stack as usize].0 as usize];
+        e.0 += s.values[sample_index] as i128;
+        e.1 += objects_index.map_or(0, |o| s.values[o] as i128);
+    }
+    let fits = |v: i128| i64::try_from(v).is_ok();
+    if exact.iter().any(|&(v, o)| !fits(v) || !fits(o)) {
+        return Err(refuse("one cause"));
+    }
+    Ok(())
 }

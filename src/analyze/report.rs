@@ -34,6 +34,9 @@ pub struct Report {
     pub site_count: usize,
     /// Remarks for the reader, e.g. that the chosen index totals zero.
     pub notes: Vec<String>,
+    /// "Your code": the engineer's own lines and what is allocated below each (memory
+    /// profiles with frames in the main package or `--module`).
+    pub own: Option<crate::analyze::own::OwnCode>,
     /// `--by-label`: the report split by one label's values.
     pub by_label: Option<crate::analyze::labels::LabelBreakdown>,
 }

@@ -17,7 +17,7 @@ use heapdoc::decode::{DecodeOptions, DEFAULT_MAX_SIZE};
 use heapdoc::evidence::EvidenceOptions;
 use heapdoc::render::flame::FlameOptions;
 use heapdoc::render::Format;
-use heapdoc::source::http::{FetchOptions, Save};
+use heapdoc::source::http::{FetchOptions, Save, TlsFiles};
 
 const FETCH: &str = "Fetching (URL inputs)";
 const EVIDENCE: &str = "Evidence (why)";
@@ -73,6 +73,19 @@ pub struct FetchArgs {
     #[arg(long, help_heading = FETCH)]
     pub insecure: bool,
 
+    /// Also trust the CA certificates in FILE (PEM) for https:// URL inputs, beside the
+    /// system's roots and the bundled Mozilla roots.
+    #[arg(long, value_name = "FILE", help_heading = FETCH)]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate chain (PEM) for https:// servers that require one (mTLS); needs --key.
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = FETCH)]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of the --cert client certificate.
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = FETCH)]
+    pub key: Option<PathBuf>,
+
     /// Keep the fetched profile, exactly as received, in FILE (instead of a timestamped copy
     /// in $HEAPDOC_SAVE_DIR or ~/.heapdoc/profiles).
     #[arg(long, value_name = "FILE", conflicts_with = "no_save", help_heading = FETCH)]
@@ -124,8 +137,9 @@ pub struct AnalysisArgs {
     #[arg(long)]
     pub leaf_sites: bool,
 
-    /// Package path prefix of the user's own code (repeatable). Default: everything outside
-    /// the standard library and the module cache.
+    /// Package path prefix of the user's own code (repeatable): the report's "Your code"
+    /// lines and the classifier's "your line". Default: main and everything outside the
+    /// standard library and the module cache.
     #[arg(long, value_name = "PREFIX")]
     pub module: Vec<String>,
 }
@@ -151,8 +165,16 @@ pub struct EvidenceArgs {
 
     /// Directory holding the profiled program's source; profile paths are matched by their
     /// longest existing suffix. Enables source-line evidence and shows each site's line.
+    /// Without it (and --explain), the profile's absolute paths are read when they exist
+    /// under the current directory's Go module, GOROOT or GOMODCACHE.
     #[arg(long, value_name = "DIR", help_heading = EVIDENCE)]
     pub source_root: Vec<PathBuf>,
+
+    /// Do not run the compiler's escape analysis by itself. By default, run inside a Go module
+    /// that the profile names, with go on PATH, heapdoc runs it on that module (cached, so
+    /// repeat runs cost nothing); otherwise it notes the command that would add it.
+    #[arg(long, conflicts_with = "explain", help_heading = EVIDENCE)]
+    pub no_explain: bool,
 }
 
 /// Where the output goes.
@@ -242,13 +264,15 @@ pub struct DiffFlags {
     #[arg(long, value_name = "K", default_value_t = 3.0, value_parser = parse_sigma)]
     pub sigma: f64,
 
-    /// CI gate rule, e.g. 'total>+10%', 'cause:json>+5%', 'site:handler.go:42>+1MiB'
-    /// (repeatable); exit 1 when one is breached.
+    /// CI gate rule, e.g. 'total>+10%', 'cause:json>+5%', 'site:handler.go:42>+1MiB',
+    /// 'cum:main.handle>+5%' (with its callees) (repeatable); exit 1 when one is breached;
+    /// a limit inside the noise band is warned about.
     #[arg(long = "fail-on", value_name = "RULE", value_parser = parse_rule)]
     pub fail_on: Vec<Rule>,
 
     /// Also write a differential flame graph: widths from NEW, red where it grew, blue where
-    /// it shrank; vanished stacks are named in its subtitle. Written atomically.
+    /// it shrank, grey within its site's noise band; vanished stacks drawn under their own
+    /// root at BASE's width. Written atomically.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
 }
@@ -360,12 +384,16 @@ impl ReadArgs {
             headers: f.headers.clone(),
             bearer_env: f.bearer_env.clone(),
             insecure: f.insecure,
+            tls: TlsFiles {
+                cacert: f.cacert.clone(),
+                cert: f.cert.clone(),
+                key: f.key.clone(),
+            },
             save: match (&f.save, f.no_save) {
                 (Some(path), _) => Save::File(path.clone()),
                 (None, true) => Save::Off,
                 (None, false) => Save::DefaultDir,
             },
-            progress: std::io::stderr().is_terminal(),
         }
     }
 }
@@ -402,6 +430,8 @@ impl EvidenceArgs {
             escapes: self.escapes.clone(),
             explain: self.explain.clone(),
             source_roots: self.source_root.clone(),
+            modules: Vec::new(),
+            no_explain: self.no_explain,
         }
     }
 }

@@ -113,7 +113,6 @@ impl GoroutinesCmd {
         };
         let fetch = FetchOptions {
             save: Save::Off,
-            progress: false,
             ..FetchOptions::default()
         };
         let snapshot = goroutine_url(&self.snapshot);
@@ -199,7 +198,7 @@ impl GoroutinesCmd {
                 &heapdoc::render::flame::FlameOptions::default(),
                 &mut svg,
             )?;
-            heapdoc::output::write_atomic(path, &svg)
+            heapdoc::output::write_file(path, &svg)
                 .with_context(|| format!("--svg {}", path.display()))?;
         }
         Ok((buf, breaches))

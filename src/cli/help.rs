@@ -5,7 +5,9 @@ Examples:
   heapdoc profile.pb.gz                      causes and top allocation sites
   heapdoc --sample-index inuse_space heap.pb.gz
   heapdoc --format json --top 20 allocs.pb.gz
-  heapdoc localhost:6060                     fetch http://localhost:6060/debug/pprof/heap
+  heapdoc localhost:6060                     fetch http://localhost:6060/debug/pprof/heap; run
+                                             inside the service's Go module, it reads the
+                                             source and runs the escape analysis by itself
   heapdoc --seconds 30 localhost:6060/debug/pprof/allocs
                                              what was allocated during 30 s (a delta profile)
   heapdoc --seconds 20 https://svc:8443/debug/pprof/profile
@@ -24,6 +26,8 @@ Examples:
   heapdoc diff base.pb.gz new.pb.gz          what changed, per cause and per site
   heapdoc diff --fail-on 'total>+10%' --fail-on 'cause:json>+5%' base.pb.gz new.pb.gz
                                              CI gate: exit 1 naming each breached rule
+  heapdoc diff --fail-on 'cum:main.handle>+5%' --svg diff.svg base.pb.gz new.pb.gz
+                                             a handler with its callees; a diff flame graph
   heapdoc completions bash > heapdoc.bash    shell completions (bash, zsh, fish, ...)
   heapdoc man > heapdoc.1                    the man page
 
@@ -56,17 +60,33 @@ Normalization (--normalize): auto = per second when both profiles have a duratio
 (duration_nanos, e.g. ?seconds=N delta profiles), else none; total = NEW scaled to BASE's
 total; none = raw values.
 
---fail-on RULE (repeatable): TARGET>+LIMIT, where TARGET is `total`, `cause:NAME`, or
-`site:FILE:LINE` (FILE matched as a path suffix) or `site:FUNCTION` (exact name, all its
-lines summed), and LIMIT is a percentage (`10%`), bytes (`512B`, `64KiB`, `1MiB`, `1GiB`; KB,
-MB, GB are powers of 1000) or a plain count. A rule is breached when its target grew by more
-than LIMIT and the growth is significant (beyond K standard errors). Per-second normalization
-makes amounts per second. Breached rules are printed on stderr, one line each, after the
-report, and the exit code is 1.
+Matching: a site is a function's lines of one cause in one file, the file taken in its
+module-relative form (what -trimpath writes: example.com/svc/api/handler.go, runtime/map.go,
+a module cache path without its version). Sites match by function, file and cause, never by
+absolute path or line, so a fix built in another directory or with lines moved compares;
+the line shown is NEW's (`(was :N)` when BASE's differs).
+
+--fail-on RULE (repeatable): TARGET>+LIMIT, where TARGET is `total`, `cause:NAME`,
+`site:FILE:LINE` (FILE a path suffix, LINE the line a site shows in NEW or BASE),
+`site:FUNCTION` (exact name, its own lines summed: what it allocates itself) or
+`cum:FUNCTION` (everything allocated while FUNCTION is on the stack, its callees included,
+like pprof's cum: a handler whose callees allocate), and LIMIT is a percentage (`10%`),
+bytes (`512B`, `64KiB`, `1MiB`, `1GiB`; KB, MB, GB are powers of 1000) or a plain count. A
+rule is breached when its target grew by more than LIMIT and the growth is significant
+(beyond K standard errors). A rule whose LIMIT lies inside its target's noise band (K
+standard errors) gets a warning: growth between the limit and the band is never reported.
+Per-second normalization makes amounts per second. Breached rules are printed on stderr, one
+line each, after the report, and the exit code is 1.
+
+--svg FILE: a differential flame graph. Widths are NEW's, red where a stack grew, blue where it
+shrank, grey where a stack in both profiles changed less than its allocation site's noise
+band; stacks only in BASE (vanished) are drawn under a `[vanished: only in BASE]` root, at
+BASE's width, in blue.
 
 Examples:
   heapdoc diff base.pb.gz new.pb.gz
   heapdoc diff --format markdown -o diff.md base.pb.gz new.pb.gz
   heapdoc diff --fail-on 'total>+10%' --fail-on 'site:handler.go:42>+1MiB' base.pb.gz new.pb.gz
+  heapdoc diff --fail-on 'cum:main.handleOrder>+20%' --svg diff.svg base.pb.gz new.pb.gz
 
 Exit codes: 0 no rule breached, 1 a --fail-on rule breached, 2 bad input or usage.";

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod goroutines;
 mod help;
+pub mod progress;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -178,11 +179,24 @@ impl ReadArgs {
             ("--header", !f.headers.is_empty()),
             ("--bearer-env", f.bearer_env.is_some()),
             ("--insecure", f.insecure),
+            ("--cacert", f.cacert.is_some()),
+            ("--cert", f.cert.is_some()),
+            ("--key", f.key.is_some()),
             ("--save", f.save.is_some()),
             ("--no-save", f.no_save),
         ];
-        if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
-            anyhow::bail!("{flag} applies to URL inputs only, and no input is a URL");
+        let flags: Vec<&str> = given
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(f, _)| *f)
+            .collect();
+        match flags.as_slice() {
+            [] => {}
+            [flag] => anyhow::bail!("{flag} applies to URL inputs only, and no input is a URL"),
+            _ => anyhow::bail!(
+                "{} apply to URL inputs only, and no input is a URL",
+                flags.join(", ")
+            ),
         }
         Ok(())
     }
@@ -269,7 +283,7 @@ mod tests {
     use heapdoc::evidence::EvidenceOptions;
     use heapdoc::render::flame::FlameOptions;
     use heapdoc::render::Format;
-    use heapdoc::source::http::{FetchOptions, Save};
+    use heapdoc::source::http::Save;
     use std::time::Duration;
 
     #[test]
@@ -282,14 +296,6 @@ mod tests {
         let cli = Cli::try_parse_from(["heapdoc", "x.pb.gz"]).unwrap();
         assert_eq!(cli.cmd, None);
         let req = cli.report.request().unwrap();
-        // progress depends on where the test's stderr goes, not on the arguments.
-        let req = ReportRequest {
-            fetch: FetchOptions {
-                progress: false,
-                ..req.fetch
-            },
-            ..req
-        };
         assert_eq!(
             req,
             ReportRequest {

@@ -33,6 +33,9 @@ fn trim_start(buf: &[u8]) -> &[u8] {
 }
 
 /// A record before symbolization: values and the stack's addresses (already minus one).
+/// Bytes the expanded `$variable` mapping paths of one file may take beyond the file's size.
+const MAP_PATHS_BUDGET: usize = 16 << 20;
+
 struct Record {
     values: Vec<i64>,
     addrs: Vec<u64>,
@@ -157,6 +160,10 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
             // Either /proc/self/maps lines or pprof's short `start-end: path` form, where
             // `name=value` lines define `$name` for the paths.
             let mut vars: Vec<(String, String)> = Vec::new();
+            // All expanded paths together may take what the text itself does plus 16 MiB:
+            // each path alone is capped, but 1000 lines of 1 MiB expansions took 4.8 GiB
+            // from 159 KB (issue 16, finding 3).
+            let mut budget = buf.len().saturating_add(MAP_PATHS_BUDGET);
             for (_, m) in lines.by_ref() {
                 let t = m.trim();
                 if let Some((k, v)) = t
@@ -165,7 +172,17 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 {
                     vars.push((format!("${k}"), v.to_string()));
                 } else if let Some((start, limit, offset, file)) = parse_proc_map(t) {
-                    let file = expand_vars(file, &vars, limits.max_line_len)?;
+                    let Some(file) = expand_vars(file, &vars, limits.max_line_len.min(budget))
+                    else {
+                        if budget < limits.max_line_len {
+                            bail!("the mapping paths together grow past {} bytes (the input's size plus {MAP_PATHS_BUDGET}, a limit of heapdoc's decoder) when their $variables are expanded", buf.len() + MAP_PATHS_BUDGET);
+                        }
+                        bail!(
+                            "a mapping path grows past {} bytes when its $variables are expanded",
+                            limits.max_line_len
+                        );
+                    };
+                    budget -= file.len();
                     maps.push((start, limit, offset, file));
                 }
             }
@@ -361,8 +378,8 @@ fn parse_proc_map(line: &str) -> Option<(u64, u64, u64, &str)> {
 
 /// Replaces `$name` in a mapping path in one pass, as pprof's `strings.NewReplacer` does: a
 /// value is never expanded again (repeated `replace` calls made `$a=$b$b`, `$b=$c$c`, ...
-/// grow exponentially), and the result is capped at `max` bytes.
-fn expand_vars(file: &str, vars: &[(String, String)], max: usize) -> Result<String> {
+/// grow exponentially), and the result is capped at `max` bytes (None past it).
+fn expand_vars(file: &str, vars: &[(String, String)], max: usize) -> Option<String> {
     let mut out = String::with_capacity(file.len());
     let mut rest = file;
     while let Some(i) = rest.find('$') {
@@ -379,11 +396,11 @@ fn expand_vars(file: &str, vars: &[(String, String)], max: usize) -> Result<Stri
             }
         }
         if out.len() > max {
-            bail!("a mapping path grows past {max} bytes when its $variables are expanded");
+            return None;
         }
     }
     out.push_str(rest);
-    Ok(out)
+    (out.len() <= max).then_some(out)
 }
 
 /// pprof's `scaleHeapSample`: undoes Poisson sampling at `rate` bytes.

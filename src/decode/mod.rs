@@ -196,16 +196,85 @@ fn is_legacy_binary_cpu(data: &[u8]) -> bool {
 /// there). Go writes one gzip member; MultiGzDecoder also accepts concatenated members like
 /// gunzip.
 fn gunzip_capped(r: impl Read, capacity: usize, opts: &DecodeOptions) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(capacity);
-    // saturating: `--max-size 18446744073709551615` must not overflow (tests/bad_input.rs).
-    let mut dec = flate2::read::MultiGzDecoder::new(r).take(opts.max_size.saturating_add(1));
-    dec.read_to_end(&mut out)
-        .context("corrupt or truncated gzip data")?;
-    if out.len() as u64 > opts.max_size {
-        bail!(
+    let dec = flate2::read::MultiGzDecoder::new(r);
+    match read_capped(dec, opts.max_size, capacity) {
+        Ok(out) => Ok(out),
+        Err(ReadError::TooLarge) => bail!(
             "decompressed size exceeds the --max-size limit of {} bytes (a gzip bomb, or raise --max-size)",
             opts.max_size
-        );
+        ),
+        Err(ReadError::Io(e)) => Err(e).context("corrupt or truncated gzip data"),
+        Err(e @ ReadError::NoMemory { .. }) => Err(e.into()),
+    }
+}
+
+/// Why [`read_capped`] stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    /// More than the cap.
+    TooLarge,
+    /// The memory for the bytes read so far could not grow (an address-space or cgroup limit
+    /// below `--max-size`).
+    NoMemory {
+        read: usize,
+        max: u64,
+    },
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge => write!(f, "input is over the --max-size limit"),
+            ReadError::NoMemory { read, max } => write!(
+                f,
+                "out of memory after {read} bytes of input, under the --max-size limit of {max} bytes; lower --max-size below the memory available"
+            ),
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Reads `r` whole into memory, at most `max` bytes (`--max-size`): more is [`ReadError::TooLarge`].
+/// The buffer grows by doubling with `try_reserve`, so a memory limit below `max` is an error
+/// that names `--max-size` ([`ReadError::NoMemory`]), not an abort or a message blaming the
+/// input (issue 16, finding 10).
+pub fn read_capped(mut r: impl Read, max: u64, capacity: usize) -> Result<Vec<u8>, ReadError> {
+    // saturating: `--max-size 18446744073709551615` must not overflow (tests/bad_input.rs).
+    let limit = max.saturating_add(1);
+    let mut out: Vec<u8> = Vec::new();
+    let first = capacity.clamp(64 << 10, 1 << 30);
+    out.try_reserve_exact(first)
+        .map_err(|_| ReadError::NoMemory { read: 0, max })?;
+    loop {
+        if out.len() == out.capacity() {
+            let more = out.capacity().max(64 << 10);
+            out.try_reserve_exact(more)
+                .map_err(|_| ReadError::NoMemory {
+                    read: out.len(),
+                    max,
+                })?;
+        }
+        let room = (out.capacity() - out.len()) as u64;
+        let want = room.min(limit - (out.len() as u64).min(limit));
+        if want == 0 {
+            break;
+        }
+        let n = (&mut r)
+            .take(want)
+            .read_to_end(&mut out)
+            .map_err(ReadError::Io)?;
+        if n == 0 {
+            break;
+        }
+        if out.len() as u64 > max {
+            return Err(ReadError::TooLarge);
+        }
+    }
+    if out.len() as u64 > max {
+        return Err(ReadError::TooLarge);
     }
     Ok(out)
 }

@@ -962,10 +962,14 @@ impl<R: std::io::Read> Stream<R> {
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.len() < n {
-            self.buf.resize(n.max(self.buf.len() * 2), 0);
-        }
         while self.end < n && !self.eof {
+            // The buffer grows with the bytes that arrive, never to a declared length: a
+            // field that claims 2 GiB in a 1 KB gzip costs what is actually inflated
+            // (issue 16, finding 4).
+            if self.end == self.buf.len() {
+                let grown = self.buf.len().saturating_mul(2).min(n).max(self.end + 1);
+                self.buf.resize(grown, 0);
+            }
             let k = loop {
                 match self.r.read(&mut self.buf[self.end..]) {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -1260,6 +1264,11 @@ impl<R: std::io::Read> Framer<R> {
         // Re-read the value from the (possibly refilled) buffer.
         let data = &st.buf[st.pos + header..st.pos + header + val_len];
         if field == 2 {
+            if self.sample_types == 0 {
+                // Samples before their types (protobuf allows any order): the width is not
+                // known yet; the buffered decoder reads the whole message (finding 20).
+                return Err(NeedsBuffer.into());
+            }
             if wire != WIRE_LEN {
                 bail!("profile field 2 has wire type {wire}, expected {WIRE_LEN}, at byte offset {key_at}");
             }

@@ -89,7 +89,9 @@ pub fn safe_name(name: &str) -> String {
     for c in name.trim().chars() {
         match c {
             ';' => out.push('∶'),
-            c if c.is_control() => {
+            // Controls, bidi formatting and XML-invalid code points (U+FFFE, U+FFFF) would
+            // break the SVG or disguise a name (issue 16).
+            c if super::escape::is_unsafe_text(c) => {
                 let n = c as u32;
                 if n <= 0xff {
                     out.push_str(&format!("\\x{n:02x}"));
@@ -621,6 +623,7 @@ fn xml_escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if super::escape::is_unsafe_text(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
@@ -650,13 +653,31 @@ pub fn write_diff_svg(
     for (s, v) in ln {
         merged.entry(s).or_default().1 = scale(v, d.new.factor);
     }
-    let mut vanished: Vec<(&str, i64)> = merged
+    // A leaf is `function «cause»`; its change counts when a site of that function and cause
+    // changed beyond the noise band (the diff's own test). Other stacks present in both
+    // profiles are drawn with BASE set to NEW: no change, inferno's neutral grey (issue 18).
+    // Stacks only in NEW keep their red: the stack is new even when its site's total is not.
+    let significant: std::collections::HashSet<(String, String)> = d
+        .sites
         .iter()
-        .filter(|(_, (b, n))| *n == 0 && *b > 0)
-        .map(|(s, (b, _))| (s.as_str(), *b))
+        .filter(|s| s.delta.significant)
+        .map(|s| (safe_name(&s.function), safe_name(&s.cause)))
         .collect();
-    vanished.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let vanished_total: i64 = vanished.iter().map(|v| v.1).sum();
+    let counts = |stack: &str| -> bool {
+        let leaf = stack.rsplit(';').next().unwrap_or(stack);
+        match leaf.rsplit_once(" «") {
+            Some((name, cause)) => {
+                significant.contains(&(name.to_string(), cause.trim_end_matches('»').to_string()))
+            }
+            None => false,
+        }
+    };
+    let vanished_total: i64 = merged
+        .values()
+        .filter(|(b, n)| *n <= 0 && *b > 0)
+        .map(|(b, _)| *b)
+        .sum();
+    let vanished_count = merged.values().filter(|(b, n)| *n <= 0 && *b > 0).count();
     let unit = if d.unit.is_empty() {
         "count".to_string()
     } else {
@@ -664,15 +685,15 @@ pub fn write_diff_svg(
     };
     let base_unit = unit.trim_end_matches("/s");
     let mut subtitle = format!(
-        "{}: width = NEW, red = grew, blue = shrank",
-        safe_name(&d.sample_index)
+        "{}: width = NEW, red = grew, blue = shrank, grey = within the {}σ noise band",
+        safe_name(&d.sample_index),
+        d.sigma
     );
-    if let Some((s, _)) = vanished.first() {
+    if vanished_count > 0 {
         subtitle.push_str(&format!(
-            "; vanished, not drawn: {} in {} stacks (largest {})",
+            "; {VANISHED}: {} in {} stacks, at BASE's width",
             human(vanished_total, base_unit),
-            vanished.len(),
-            safe_name(s.rsplit(';').next().unwrap_or(s))
+            vanished_count,
         ));
     }
     let short = |inputs: &[String]| -> String {
@@ -689,16 +710,71 @@ pub fn write_diff_svg(
     );
     let mut o = inferno_options(title, subtitle, base_unit, opts);
     // Differential lines: `stack BASE NEW`. Negative values (delta profiles) are clamped at 0:
-    // a frame cannot have negative width.
+    // a frame cannot have negative width. Vanished stacks go under their own root at BASE's
+    // width (drawn, then colored blue below).
     let text: Vec<String> = merged
         .iter()
-        .map(|(s, (b, n))| format!("{s} {} {}", b.max(&0), n.max(&0)))
+        .map(|(s, (b, n))| {
+            let (b, n) = (*b.max(&0), *n.max(&0));
+            if n == 0 && b > 0 {
+                format!("{VANISHED};{s} {b} {b}")
+            } else if b == 0 || counts(s) {
+                format!("{s} {b} {n}")
+            } else {
+                format!("{s} {n} {n}")
+            }
+        })
         .collect();
     let mut svg = Vec::new();
     flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
         .context("rendering the differential flame graph")?;
-    w.write_all(&svg)?;
+    let svg = String::from_utf8(svg).context("inferno wrote invalid UTF-8")?;
+    w.write_all(color_subtree(&svg, VANISHED, VANISHED_FILL).as_bytes())?;
     Ok(())
+}
+
+/// The root frame under which `diff --svg` draws the stacks only in BASE.
+pub const VANISHED: &str = "[vanished: only in BASE]";
+/// Their fill: inferno's blue for a full shrink.
+const VANISHED_FILL: &str = "rgb(120,120,255)";
+
+/// Sets the fill of the root frame named `root` and of every frame above it (inferno's
+/// frames are `<g><title>NAME (...)</title><rect ... fill="..." fg:x="X" fg:w="W"/>`: the
+/// frames of its subtree lie within its [X, X+W) and are no wider).
+fn color_subtree(svg: &str, root: &str, fill: &str) -> String {
+    let attr = |g: &str, name: &str| -> Option<u64> {
+        let at = g.find(&format!("{name}=\""))? + name.len() + 2;
+        g[at..].split('"').next()?.parse().ok()
+    };
+    let head = format!("<g><title>{root} (");
+    let Some(range) = svg.split("<g>").find_map(|g| {
+        let g = format!("<g>{g}");
+        if !g.starts_with(&head) {
+            return None;
+        }
+        Some((attr(&g, "fg:x")?, attr(&g, "fg:w")?))
+    }) else {
+        return svg.to_string();
+    };
+    let (x0, w0) = range;
+    let mut out = String::with_capacity(svg.len());
+    for (i, g) in svg.split("<g>").enumerate() {
+        if i > 0 {
+            out.push_str("<g>");
+        }
+        let inside = !g.starts_with("<title>all (")
+            && matches!((attr(g, "fg:x"), attr(g, "fg:w")), (Some(x), Some(w)) if x >= x0 && x < x0 + w0 && w <= w0);
+        match (inside, g.find("fill=\"rgb(")) {
+            (true, Some(at)) => {
+                let end = g[at + 6..].find('"').map_or(g.len(), |e| at + 6 + e + 1);
+                out.push_str(&g[..at]);
+                out.push_str(&format!("fill=\"{fill}\""));
+                out.push_str(&g[end..]);
+            }
+            _ => out.push_str(g),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -45,6 +45,112 @@ pub struct JsonReport {
     /// `--by-label KEY`: the report split by that label's values; absent without the flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_label: Option<JsonByLabel>,
+    /// "Your code": the engineer's own lines and what is allocated below each (memory
+    /// profiles with own frames); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub your_code: Option<JsonOwnCode>,
+}
+
+/// The "your code" view (docs/json.md).
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOwnCode {
+    /// `--module` prefixes (with `main`); empty for the default (main and every package
+    /// outside the standard library and the module cache).
+    pub modules: Vec<String>,
+    /// The value of every sample with an own frame on its stack.
+    pub total: i64,
+    /// Own lines before the `--top` cut.
+    pub line_count: usize,
+    /// By value descending, cut to `--top`.
+    pub lines: Vec<JsonOwnLine>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOwnLine {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    /// Everything allocated with this as the innermost own frame.
+    pub value: i64,
+    pub objects: Option<i64>,
+    /// The cause mix, by value descending.
+    pub causes: Vec<JsonOwnCause>,
+    /// The allocation sites below it (itself when it allocates directly), at most 3.
+    pub allocated_in: Vec<JsonOwnSite>,
+    /// Allocation sites beyond `allocated_in`.
+    pub other_sites: usize,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOwnCause {
+    pub cause: String,
+    pub value: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonOwnSite {
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    pub value: i64,
+}
+
+fn your_code(r: &Report, o: &crate::analyze::own::OwnCode) -> JsonOwnCode {
+    let p = &r.profile;
+    let at = |id: crate::analyze::attribute::SiteId| {
+        let s = &r.attribution.sites[id.0 as usize];
+        let f = p.str(s.name);
+        (
+            if f.is_empty() { "<unknown>" } else { f }.to_string(),
+            p.str(s.file).to_string(),
+            s.line,
+        )
+    };
+    JsonOwnCode {
+        modules: o.modules.clone(),
+        total: o.total,
+        line_count: o.count,
+        lines: o
+            .lines
+            .iter()
+            .map(|l| {
+                let (function, file, line) = at(l.site);
+                JsonOwnLine {
+                    function,
+                    file,
+                    line,
+                    value: l.value,
+                    objects: r.attribution.total_objects.map(|_| l.objects),
+                    causes: l
+                        .causes
+                        .iter()
+                        .map(|&(c, value)| JsonOwnCause {
+                            cause: r.classification.cause(c).name.clone(),
+                            value,
+                        })
+                        .collect(),
+                    allocated_in: l
+                        .sites
+                        .iter()
+                        .map(|&(id, value)| {
+                            let (function, file, line) = at(id);
+                            JsonOwnSite {
+                                function,
+                                file,
+                                line,
+                                value,
+                            }
+                        })
+                        .collect(),
+                    other_sites: l.other_sites,
+                }
+            })
+            .collect(),
+    }
 }
 
 /// The report split by the values of one label (`--by-label`).
@@ -195,6 +301,28 @@ pub struct JsonSite {
     pub evidence: JsonEvidence,
     /// A more specific remark, e.g. decoding into map[string]interface{}.
     pub note: Option<String>,
+    /// The split of a line among its allocating expressions by object size (`--explain`'s
+    /// typed model); absent when the site was not split.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<JsonPart>,
+}
+
+/// One part of a site: the bytes of one object size with one cause.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JsonPart {
+    pub cause: String,
+    /// In the report's sample type, like `flat`.
+    pub value: i64,
+    /// Objects (memory profiles with an object count), else null.
+    pub objects: Option<i64>,
+    /// The object size in bytes (the sample's `bytes` label); null when the profile has none.
+    pub size: Option<i64>,
+    /// `certain`: only this expression can have this size; `likely`: the best match;
+    /// `mixed`: several causes fit and the bytes are shared among them.
+    pub confidence: String,
+    /// The line's expressions with this cause, in words.
+    pub mechanism: String,
 }
 
 fn by_label(r: &Report, b: &crate::analyze::labels::LabelBreakdown) -> JsonByLabel {
@@ -332,11 +460,25 @@ pub fn build(r: &Report) -> JsonReport {
                         },
                     ),
                     note: sc.and_then(|sc| sc.note.clone()),
+                    parts: sc.map_or_else(Vec::new, |sc| {
+                        sc.parts
+                            .iter()
+                            .map(|pt| JsonPart {
+                                cause: r.classification.cause(pt.cause).name.clone(),
+                                value: pt.value,
+                                objects: has_objects.then_some(pt.objects),
+                                size: pt.size,
+                                confidence: pt.confidence.name().to_string(),
+                                mechanism: pt.what.clone(),
+                            })
+                            .collect()
+                    }),
                 }
             })
             .collect(),
         notes: r.notes.clone(),
         by_label: r.by_label.as_ref().map(|b| by_label(r, b)),
+        your_code: r.own.as_ref().map(|o| your_code(r, o)),
         cost: r.cost.as_ref().map(|c| JsonCost {
             cpu_total: c.cpu_total,
             alloc_cpu: c.alloc_cpu,
@@ -381,7 +523,7 @@ fn evidence_detail(e: &crate::analyze::classify::Evidence) -> String {
             function.clone()
         }
         E::Compiler { message } => message.clone(),
-        E::SourceLine { text } => text.trim().to_string(),
+        E::SourceLine { text } | E::Typed { text } => text.trim().to_string(),
         E::None => String::new(),
     }
 }
@@ -479,9 +621,13 @@ pub struct JsonCauseDelta {
 #[serde(deny_unknown_fields)]
 pub struct JsonSiteDelta {
     pub function: String,
+    /// Module-relative (`-trimpath`'s form): sites match by function, file and cause.
     pub file: String,
+    /// The line with most of the value in NEW (BASE for vanished sites).
     pub line: i64,
-    /// Dominant cause in NEW (in BASE for vanished sites).
+    /// That line in BASE; 0 for a new site.
+    pub base_line: i64,
+    /// The site's cause (part of how sites match).
     pub cause: String,
     pub status: String,
     pub change: JsonDelta,
@@ -534,6 +680,7 @@ pub fn build_diff(d: &crate::analyze::diff::Diff) -> JsonDiff {
                 function: s.function.clone(),
                 file: s.file.clone(),
                 line: s.line,
+                base_line: s.base_line,
                 cause: s.cause.clone(),
                 status: s.status.name().to_string(),
                 change: json_delta(&s.delta),

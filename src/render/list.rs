@@ -19,10 +19,14 @@ pub fn render(l: &Listing, w: &mut dyn Write) -> Result<()> {
             escape_terminal(&f.name),
             escape_terminal(&f.file)
         )?;
+        // pprof's header: the function's flat (its own lines) and cum (with it anywhere on
+        // the stack: what its callees allocate too, issue 18), and cum's share of the total.
         writeln!(
             w,
-            "{} allocated here (flat) of {} total",
+            "{:>12} {:>12} (flat, cum) {:.2}% of Total {}",
             human(f.flat, unit),
+            human(f.cum, unit),
+            crate::units::percent(f.cum, l.total),
             human(l.total, unit)
         )?;
         for line in &f.lines {

@@ -19,14 +19,19 @@ use crate::units::{group, human, human_f, percent, relative, signed};
 /// `s` as literal Markdown text, safe in a paragraph, a list item and a table cell.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         match c {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '#' | '!' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
+            // No GFM autolink (`https://`, `www.`, `user@host`) starts in a name (issue 16).
+            ':' | '@' | '.' if super::escape::markdown_autolink_char(s, i) => {
+                out.push('\\');
+                out.push(c);
+            }
             '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {
+            c if super::escape::is_unsafe_text(c) => {
                 out.push_str(&c.escape_unicode().to_string().replace('\\', "\\\\"))
             }
             c => out.push(c),
@@ -93,6 +98,7 @@ fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "No samples.")?;
         return Ok(());
     }
+    render_own(r, w)?;
     let c = &r.classification;
     let order = c.cause_order();
     if r.kind.is_memory() && !order.is_empty() {
@@ -241,6 +247,59 @@ fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
     }
     writeln!(w)?;
     writeln!(w, "</details>")?;
+    Ok(())
+}
+
+/// "Your code" (issue 18): the engineer's own lines first, with what is allocated below them.
+fn render_own(r: &Report, w: &mut dyn Write) -> Result<()> {
+    let Some(o) = &r.own else {
+        return Ok(());
+    };
+    let p = &r.profile;
+    let unit = r.unit();
+    let total = r.total();
+    writeln!(
+        w,
+        "#### Your code: {} ({:.2}%) allocated under {} of your lines",
+        human(o.total, unit),
+        percent(o.total, total),
+        o.count
+    )?;
+    writeln!(w)?;
+    if !o.modules.is_empty() {
+        let m: Vec<String> = o.modules.iter().map(|m| escape(m)).collect();
+        writeln!(w, "Your code: main, {}", m.join(", "))?;
+        writeln!(w)?;
+    }
+    writeln!(
+        w,
+        "{}",
+        row(&[
+            escape(r.sample_name()),
+            "share".into(),
+            "causes".into(),
+            "function".into(),
+            "location".into(),
+            "allocated in".into(),
+        ])
+    )?;
+    writeln!(w, "|--:|--:|:--|:--|:--|:--|")?;
+    for l in &o.lines {
+        let s = &r.attribution.sites[l.site.0 as usize];
+        writeln!(
+            w,
+            "{}",
+            row(&[
+                human(l.value, unit),
+                format!("{:.2}%", percent(l.value, total)),
+                escape(&super::text::own_causes(r, l)),
+                escape(&function(p.str(s.name))),
+                location(p.str(s.file), s.line),
+                escape(&super::text::own_sites(r, l)),
+            ])
+        )?;
+    }
+    writeln!(w)?;
     Ok(())
 }
 
@@ -461,7 +520,11 @@ fn render_diff(d: &Diff, w: &mut dyn Write) -> Result<()> {
                     relative(s.delta.relative),
                     escape(&s.cause),
                     escape(&s.function),
-                    location(&s.file, s.line),
+                    if s.base_line != 0 && s.base_line != s.line {
+                        format!("{} (was :{})", location(&s.file, s.line), s.base_line)
+                    } else {
+                        location(&s.file, s.line)
+                    },
                 ])
             )?;
         }

@@ -4,6 +4,7 @@
 //!
 //! A new format is one file implementing [`Renderer`] plus one line in [`Format::renderer`].
 
+pub mod escape;
 pub mod flame;
 pub mod goroutines;
 pub mod json;

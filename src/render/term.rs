@@ -20,6 +20,5 @@ pub fn escape_terminal(s: &str) -> std::borrow::Cow<'_, str> {
 /// Control characters, and the bidirectional overrides and isolates that can make a name
 /// display as something else ("Trojan Source", CVE-2021-42574).
 fn unsafe_for_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+    super::escape::is_unsafe_text(c)
 }

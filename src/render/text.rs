@@ -5,8 +5,9 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::term::escape_terminal;
-use crate::analyze::attribute::display_name;
+use crate::analyze::attribute::{display_name, module_relative_file, printable_name};
 use crate::analyze::diff::{Diff, Status};
+use crate::analyze::own::OwnLine;
 use crate::analyze::Report;
 use crate::units::{group, human, human_f, percent, relative, signed};
 
@@ -108,6 +109,8 @@ fn render(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
         writeln!(w, "No samples.")?;
         return Ok(());
     }
+    // The engineer's own lines first (issue 18), then the causes and the library sites.
+    render_own(r, color, w)?;
     // Causes explain allocations; for other profiles the allocation share is the CPU section.
     if r.kind.is_memory() {
         render_causes(r, color, w)?;
@@ -515,6 +518,147 @@ pub(crate) fn label_value(v: &crate::analyze::labels::LabelValue) -> String {
     }
 }
 
+/// "Your code": each own line, what is allocated below it, its causes and the library sites.
+fn render_own(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
+    let Some(o) = &r.own else {
+        return Ok(());
+    };
+    let p = &r.profile;
+    let unit = r.unit();
+    let total = r.total();
+    // Own code is the default's (main and what is outside GOROOT and the module cache)
+    // unless --module says otherwise.
+    let whose = if o.modules.is_empty() {
+        String::new()
+    } else {
+        format!(" (main, {})", escape_terminal(&o.modules.join(", ")))
+    };
+    writeln!(
+        w,
+        "Your code{whose}: {} ({:.2}% of {}) allocated under {} of your lines; top {}:",
+        human(o.total, unit),
+        percent(o.total, total),
+        escape_terminal(r.sample_name()),
+        o.count,
+        o.lines.len()
+    )?;
+    let memory = r.attribution.total_objects.is_some();
+    let mut header = vec![
+        escape_terminal(r.sample_name()).into_owned(),
+        "share".into(),
+    ];
+    if memory {
+        header.push("objects".into());
+    }
+    header.extend(["causes".to_string(), "your line".to_string()]);
+    let rows: Vec<Vec<String>> = o
+        .lines
+        .iter()
+        .map(|l| {
+            let mut row = vec![
+                human(l.value, unit),
+                format!("{:.2}%", percent(l.value, total)),
+            ];
+            if memory {
+                row.push(group(l.objects.unsigned_abs()));
+            }
+            row.push(own_causes(r, l));
+            let s = &r.attribution.sites[l.site.0 as usize];
+            row.push(escape_terminal(&printable_name(p, s)).into_owned());
+            row
+        })
+        .collect();
+    let ncols = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (c, cell) in row.iter().enumerate().take(ncols - 1) {
+            widths[c] = widths[c].max(cell.chars().count());
+        }
+    }
+    let cause_col = ncols - 2;
+    let line = |cells: &[String], paint_cause: bool| -> String {
+        let mut out = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            if c + 1 == ncols {
+                out.push_str(cell);
+            } else {
+                let padded = format!("{:>width$}", cell, width = widths[c]);
+                if paint_cause && c == cause_col {
+                    out.push_str(&paint(&padded, CAUSE_COLOR, color));
+                } else {
+                    out.push_str(&padded);
+                }
+                out.push_str("  ");
+            }
+        }
+        out
+    };
+    writeln!(w, "{}", line(&header, false))?;
+    let indent = " ".repeat(widths[..ncols - 1].iter().map(|w| w + 2).sum());
+    for (row, l) in rows.iter().zip(&o.lines) {
+        writeln!(w, "{}", line(row, true))?;
+        if let Some(text) = r.source_line(l.site) {
+            let text = text.trim().replace('\t', " ");
+            writeln!(w, "{indent}src: {}", escape_terminal(&text))?;
+        }
+        writeln!(
+            w,
+            "{indent}allocated in: {}",
+            escape_terminal(&own_sites(r, l))
+        )?;
+    }
+    writeln!(w)?;
+    Ok(())
+}
+
+/// An own line's cause mix: `json` alone, or `json 80%, fmt 15%, +1`.
+pub(crate) fn own_causes(r: &Report, l: &OwnLine) -> String {
+    let c = &r.classification;
+    if let [(id, _)] = l.causes.as_slice() {
+        return c.cause(*id).name.clone();
+    }
+    let mut parts: Vec<String> = l
+        .causes
+        .iter()
+        .take(2)
+        .map(|&(id, v)| format!("{} {:.0}%", c.cause(id).name, percent(v, l.value)))
+        .collect();
+    if l.causes.len() > 2 {
+        parts.push(format!("+{}", l.causes.len() - 2));
+    }
+    parts.join(", ")
+}
+
+/// The library sites that allocate below an own line (`this line` when it allocates itself),
+/// with their shares of it.
+pub(crate) fn own_sites(r: &Report, l: &OwnLine) -> String {
+    let p = &r.profile;
+    let mut parts: Vec<String> = l
+        .sites
+        .iter()
+        .map(|&(id, v)| {
+            let name = if id == l.site {
+                "this line".to_string()
+            } else {
+                // Library files in their short form (`compress/flate/deflate.go`, not the
+                // GOROOT they were built from).
+                let s = &r.attribution.sites[id.0 as usize];
+                let (f, file) = (p.str(s.name), p.str(s.file));
+                if file.is_empty() || s.line == 0 {
+                    printable_name(p, s)
+                } else {
+                    format!("{f} {}:{}", module_relative_file(f, file), s.line)
+                }
+            };
+            format!("{name} ({:.0}%)", percent(v, l.value))
+        })
+        .collect();
+    if l.other_sites > 0 {
+        parts.push(format!("+{} more", l.other_sites));
+    }
+    parts.join(", ")
+}
+
 /// Right-aligned columns, the last one left as is; `paint[c]` colors cell c of data rows.
 fn table(
     header: &[&str],
@@ -668,6 +812,11 @@ fn render_diff(d: &Diff, color: bool, w: &mut dyn Write) -> Result<()> {
         .map(|s| {
             let name = if s.file.is_empty() {
                 s.function.clone()
+            } else if s.base_line != 0 && s.base_line != s.line {
+                format!(
+                    "{} {}:{} (was :{})",
+                    s.function, s.file, s.line, s.base_line
+                )
             } else {
                 format!("{} {}:{}", s.function, s.file, s.line)
             };

@@ -3,6 +3,8 @@
 
 use std::io::Read;
 
+use crate::decode;
+
 use anyhow::{bail, Context, Result};
 
 pub mod dump;
@@ -43,30 +45,32 @@ pub fn is_url(spec: &str) -> bool {
 
 /// Reads a path or `-` (stdin), refusing inputs larger than `max_size` before reading them whole.
 pub fn read(spec: &str, max_size: u64) -> Result<Input> {
-    let mut bytes = Vec::new();
-    if spec == "-" {
-        std::io::stdin()
-            .lock()
-            .take(max_size.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .context("reading stdin")?;
-        if bytes.len() as u64 > max_size {
-            bail!("<stdin>: input is over the --max-size limit of {max_size} bytes");
+    let (name, result) = if spec == "-" {
+        let stdin = std::io::stdin().lock();
+        ("<stdin>", decode::read_capped(stdin, max_size, 0))
+    } else {
+        let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > max_size {
+            bail!("{spec}: input is over the --max-size limit of {max_size} bytes");
         }
-        return Ok(Input {
-            name: "<stdin>".into(),
-            bytes,
-        });
-    }
-    let file = std::fs::File::open(spec).with_context(|| format!("{spec}: cannot open"))?;
-    file.take(max_size.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{spec}: cannot read"))?;
-    if bytes.len() as u64 > max_size {
-        bail!("{spec}: input is over the --max-size limit of {max_size} bytes");
-    }
+        (spec, decode::read_capped(file, max_size, len as usize + 1))
+    };
+    let bytes = match result {
+        Ok(b) => b,
+        Err(decode::ReadError::TooLarge) => {
+            bail!("{name}: input is over the --max-size limit of {max_size} bytes")
+        }
+        Err(decode::ReadError::Io(e)) if spec == "-" => {
+            return Err(e).context("reading stdin");
+        }
+        Err(decode::ReadError::Io(e)) => {
+            return Err(e).with_context(|| format!("{spec}: cannot read"))
+        }
+        Err(e) => return Err(e).with_context(|| name.to_string()),
+    };
     Ok(Input {
-        name: spec.to_string(),
+        name: name.to_string(),
         bytes,
     })
 }

@@ -125,35 +125,10 @@ impl EscapeIndex {
     /// Resolves a profile file path to a compiler file path by longest common suffix.
     pub fn resolve(&self, profile_path: &str) -> Resolved<'_> {
         let want: Vec<&str> = components(profile_path);
-        let Some(base) = want.last() else {
-            return Resolved::None;
-        };
-        let mut best: Option<(&str, usize)> = None;
-        let mut tie = false;
-        for path in self.files.keys() {
-            let have = components(path);
-            if have.last() != Some(base) {
-                continue;
-            }
-            let n = want
-                .iter()
-                .rev()
-                .zip(have.iter().rev())
-                .take_while(|(a, b)| a == b)
-                .count();
-            match best {
-                Some((_, m)) if n < m => {}
-                Some((_, m)) if n == m => tie = true,
-                _ => {
-                    best = Some((path, n));
-                    tie = false;
-                }
-            }
-        }
-        match best {
-            None => Resolved::None,
-            Some((p, _)) if !tie => Resolved::File(p),
-            Some(_) => Resolved::Ambiguous,
+        match best_suffix(self.files.keys().map(String::as_str), &want) {
+            (None, _) => Resolved::None,
+            (Some(p), false) => Resolved::File(p),
+            (Some(_), true) => Resolved::Ambiguous,
         }
     }
 
@@ -173,6 +148,48 @@ pub enum Resolved<'a> {
     File(&'a str),
     Ambiguous,
     None,
+}
+
+/// The path of `paths` sharing the longest suffix of components with `profile_path` (same
+/// base name at least); None also when two match equally well.
+pub fn resolve_suffix<'a>(
+    paths: impl Iterator<Item = &'a str>,
+    profile_path: &str,
+) -> Option<&'a str> {
+    match best_suffix(paths, &components(profile_path)) {
+        (Some(p), false) => Some(p),
+        _ => None,
+    }
+}
+
+/// (best path, tied).
+fn best_suffix<'a>(paths: impl Iterator<Item = &'a str>, want: &[&str]) -> (Option<&'a str>, bool) {
+    let Some(base) = want.last() else {
+        return (None, false);
+    };
+    let mut best: Option<(&str, usize)> = None;
+    let mut tie = false;
+    for path in paths {
+        let have = components(path);
+        if have.last() != Some(base) {
+            continue;
+        }
+        let n = want
+            .iter()
+            .rev()
+            .zip(have.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        match best {
+            Some((_, m)) if n < m => {}
+            Some((_, m)) if n == m => tie = true,
+            _ => {
+                best = Some((path, n));
+                tie = false;
+            }
+        }
+    }
+    (best.map(|b| b.0), tie)
 }
 
 fn components(p: &str) -> Vec<&str> {

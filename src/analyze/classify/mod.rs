@@ -16,6 +16,7 @@
 
 pub mod escape;
 pub mod rules;
+pub mod typed;
 
 use rustc_hash::FxHashMap;
 
@@ -23,6 +24,7 @@ use crate::analyze::attribute::{go_package, is_runtime, Attribution, Site, SiteI
 use crate::model::Profile;
 pub use escape::EscapeIndex;
 pub use rules::{Cause, RuleSet};
+pub use typed::{Confidence, Part, TypedIndex};
 
 /// Index into [`RuleSet::causes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,8 +35,12 @@ pub struct CauseId(pub u16);
 pub struct ClassifyInputs {
     pub rules: RuleSet,
     pub escapes: Option<EscapeIndex>,
+    /// The typed model of the source (`--explain`'s goscan): allocating expressions per line.
+    pub typed: Option<TypedIndex>,
     /// The source tree (`--source-root`, `--explain`, GOROOT, the module cache).
     pub sources: Option<std::sync::Arc<dyn LineSource>>,
+    /// What loading the evidence found the user should know (shown with the report's notes).
+    pub notes: Vec<String>,
 }
 
 impl Default for ClassifyInputs {
@@ -42,7 +48,9 @@ impl Default for ClassifyInputs {
         ClassifyInputs {
             rules: RuleSet::builtin(),
             escapes: None,
+            typed: None,
             sources: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -89,6 +97,8 @@ pub enum Evidence {
     Runtime { function: String },
     /// The text of the allocating line.
     SourceLine { text: String },
+    /// The typed model of the allocating line: its expressions of this cause.
+    Typed { text: String },
     /// No evidence: the allocation is in the user's code, or runtime internals.
     None,
 }
@@ -101,6 +111,7 @@ impl Evidence {
             Evidence::Compiler { .. } => "compiler",
             Evidence::Runtime { .. } => "runtime",
             Evidence::SourceLine { .. } => "source",
+            Evidence::Typed { .. } => "typed",
             Evidence::None => "none",
         }
     }
@@ -120,6 +131,7 @@ impl Evidence {
             Evidence::Compiler { message } => format!("compiler: {message}"),
             Evidence::Runtime { function } => format!("via {function}"),
             Evidence::SourceLine { text } => format!("line: {}", text.trim()),
+            Evidence::Typed { text } => format!("typed: {text}"),
             Evidence::None => "no evidence".to_string(),
         }
     }
@@ -134,6 +146,9 @@ pub struct SiteCause {
     pub note: Option<String>,
     /// Fraction of the site's |value| with this cause (1.0 when the site has one cause).
     pub share: f64,
+    /// The split of a line among its allocating expressions by object size (typed model,
+    /// `--explain`); empty when the site was not split.
+    pub parts: Vec<Part>,
 }
 
 /// Totals of one cause.
@@ -195,6 +210,8 @@ enum EvKey {
     Runtime(SiteId),
     /// The line evidence of a user site (compiler or source line).
     Line(SiteId),
+    /// The typed model's expressions of one cause on a user site's line.
+    Typed(SiteId, CauseId),
     None,
 }
 
@@ -204,6 +221,8 @@ pub struct Decision {
     ev: EvKey,
     note: Option<u32>,
     cause: CauseId,
+    /// The user site whose line is split by object size (typed model).
+    typed: Option<SiteId>,
 }
 
 impl Default for Decision {
@@ -212,6 +231,7 @@ impl Default for Decision {
             ev: EvKey::None,
             note: None,
             cause: CauseId(0),
+            typed: None,
         }
     }
 }
@@ -234,7 +254,10 @@ struct SiteFacts {
     runtime: Vec<bool>,
     anywhere: Vec<Option<u32>>,
     stack: Vec<Option<u32>>,
+    leaf: Vec<Option<u32>>,
     runtime_rule: Vec<Option<u32>>,
+    /// Per user site with a typed model of its line: the line's allocating expressions.
+    typed: Vec<Option<std::sync::Arc<[typed::Candidate]>>>,
 }
 
 /// Is a function the user's code? Standard library packages have no dot in their first path
@@ -293,6 +316,7 @@ impl<'a> Classifier<'a> {
         opts: &ClassifyOptions,
         escapes: Option<&'a EscapeIndex>,
         lines: Option<&'a dyn LineSource>,
+        typed_index: Option<&'a TypedIndex>,
     ) -> Classifier<'a> {
         let ns = sites.len();
         let mut facts = SiteFacts {
@@ -300,7 +324,9 @@ impl<'a> Classifier<'a> {
             runtime: vec![false; ns],
             anywhere: vec![None; ns],
             stack: vec![None; ns],
+            leaf: vec![None; ns],
             runtime_rule: vec![None; ns],
+            typed: vec![None; ns],
         };
         for (i, s) in sites.iter().enumerate() {
             let name = p.str(s.name);
@@ -309,11 +335,15 @@ impl<'a> Classifier<'a> {
             facts.runtime[i] = is_runtime(name);
             facts.anywhere[i] = rules.match_anywhere(name);
             facts.stack[i] = rules.match_stack(name);
+            facts.leaf[i] = rules.match_leaf(name);
             facts.runtime_rule[i] = if facts.runtime[i] {
                 rules.match_runtime(name)
             } else {
                 None
             };
+            if let (true, Some(idx)) = (facts.user[i], typed_index) {
+                facts.typed[i] = typed_candidates(&rules, idx.exprs(file, s.line));
+            }
         }
         let unclassified = rules.cause_id("unclassified");
         let runtime_cause = rules.cause_id("runtime");
@@ -369,7 +399,16 @@ impl StackVisitor for Classifier<'_> {
                 (self.unclassified, EvKey::None, None)
             }
         });
-        Decision { ev, note, cause }
+        let typed = match ev {
+            EvKey::Typed(site, _) => Some(site),
+            _ => None,
+        };
+        Decision {
+            ev,
+            note,
+            cause,
+            typed,
+        }
     }
 }
 
@@ -385,15 +424,22 @@ impl Classifier<'_> {
         objects_index: Option<usize>,
     ) -> Classification {
         let Classifier {
-            p,
-            rules,
-            unclassified: _,
-            ..
+            p, rules, facts, ..
         } = self;
-        classify_samples(p, a, decided, locals, sample_index, objects_index, rules)
+        classify_samples(
+            p,
+            a,
+            decided,
+            locals,
+            sample_index,
+            objects_index,
+            rules,
+            &facts.typed,
+        )
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn classify_samples(
     p: &Profile,
     a: &Attribution,
@@ -402,6 +448,7 @@ fn classify_samples(
     sample_index: usize,
     objects_index: Option<usize>,
     rules: RuleSet,
+    typed_cands: &[Option<std::sync::Arc<[typed::Candidate]>>],
 ) -> Classification {
     let ns = a.sites.len();
     let mut line_cache: Vec<Option<LineEvidence>> = vec![None; ns];
@@ -414,7 +461,22 @@ fn classify_samples(
         }
         ambiguous.extend(part.ambiguous);
     }
-    let stack_cause: Vec<CauseId> = decided.iter().map(|d| d.cause).collect();
+    let mut stack_cause: Vec<CauseId> = decided.iter().map(|d| d.cause).collect();
+    // The object size of each label set (Go's `bytes` label), for splitting typed lines.
+    let any_typed = decided.iter().any(|d| d.typed.is_some());
+    let label_size: Vec<Option<i64>> = if any_typed {
+        (0..p.samples.label_set_count() as u32)
+            .map(|k| {
+                p.samples
+                    .labels(k)
+                    .iter()
+                    .find(|l| p.str(l.key) == "bytes" && l.num > 0)
+                    .map(|l| l.num)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     // Then the samples, summed per (site, cause): in runs of samples on as many cores as pay,
     // merged in order. The evidence shown for a (site, cause) is that of its first sample
@@ -423,6 +485,7 @@ fn classify_samples(
     let runs = crate::par::run_all(cursors, |mut c| {
         let mut ids: FxHashMap<(SiteId, CauseId), usize> = FxHashMap::default();
         let mut accs: Vec<((SiteId, CauseId), RunAcc)> = Vec::new();
+        let mut sized: FxHashMap<(SiteId, Option<i64>), (i128, i128)> = FxHashMap::default();
         while let Some(s) = c.next() {
             let k = s.stack as usize;
             let site = a.stack_site[k];
@@ -430,6 +493,13 @@ fn classify_samples(
                 continue;
             }
             let d = decided[k];
+            if d.typed == Some(site) {
+                let size = label_size.get(s.labels as usize).copied().flatten();
+                let e = sized.entry((site, size)).or_default();
+                e.0 += s.values[sample_index] as i128;
+                e.1 += objects_index.map_or(0, |oi| s.values[oi] as i128);
+                continue;
+            }
             let i = *ids.entry((site, d.cause)).or_insert_with(|| {
                 accs.push((
                     (site, d.cause),
@@ -451,12 +521,18 @@ fn classify_samples(
                 (e.ev, e.note, e.largest) = (d.ev, d.note, v.unsigned_abs());
             }
         }
-        accs
+        (accs, sized)
     });
-    drop(decided);
     let mut ids: FxHashMap<(SiteId, CauseId), usize> = FxHashMap::default();
     let mut merged: Vec<((SiteId, CauseId), RunAcc)> = Vec::new();
-    for run in runs {
+    let mut sized: FxHashMap<(SiteId, Option<i64>), (i128, i128)> = FxHashMap::default();
+    let mut site_parts: FxHashMap<SiteId, Vec<Part>> = FxHashMap::default();
+    for (run, run_sized) in runs {
+        for (key, v) in run_sized {
+            let e = sized.entry(key).or_default();
+            e.0 += v.0;
+            e.1 += v.1;
+        }
         for (key, acc) in run {
             match ids.get(&key) {
                 Some(&i) => {
@@ -472,6 +548,49 @@ fn classify_samples(
                     merged.push((key, acc));
                 }
             }
+        }
+    }
+    // Typed lines: each site's bytes per object size, split among the line's expressions.
+    if !sized.is_empty() {
+        let mut by_site: FxHashMap<SiteId, Vec<(Option<i64>, i64, i64)>> = FxHashMap::default();
+        let clamp64 = |x: i128| x.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        for ((site, size), (v, o)) in sized {
+            by_site
+                .entry(site)
+                .or_default()
+                .push((size, clamp64(v), clamp64(o)));
+        }
+        for (site, mut groups) in by_site {
+            groups.sort();
+            let Some(cands) = typed_cands[site.0 as usize].as_ref() else {
+                continue;
+            };
+            let parts = typed::split(cands, &groups);
+            for part in &parts {
+                let key = (site, part.cause);
+                let acc = RunAcc {
+                    value: part.value as i128,
+                    objects: part.objects as i128,
+                    ev: EvKey::Typed(site, part.cause),
+                    note: None,
+                    largest: part.value.unsigned_abs() as u128,
+                };
+                match ids.get(&key) {
+                    Some(&i) => {
+                        let m = &mut merged[i].1;
+                        m.value += acc.value;
+                        m.objects += acc.objects;
+                        if acc.largest > m.largest {
+                            (m.ev, m.note, m.largest) = (acc.ev, acc.note, acc.largest);
+                        }
+                    }
+                    None => {
+                        ids.insert(key, merged.len());
+                        merged.push((key, acc));
+                    }
+                }
+            }
+            site_parts.insert(site, parts);
         }
     }
     // Evidence named once each, by index.
@@ -498,6 +617,20 @@ fn classify_samples(
                     .map(|u| crate::analyze::attribute::printable_name(p, &a.sites[u.0 as usize])),
             },
             EvKey::Runtime(f) => Evidence::Runtime { function: name(f) },
+            EvKey::Typed(u, cause) => Evidence::Typed {
+                text: typed_cands[u.0 as usize]
+                    .as_ref()
+                    .map(|cs| {
+                        let mut w: Vec<&str> = cs
+                            .iter()
+                            .filter(|c| c.cause == cause)
+                            .map(|c| c.what.as_str())
+                            .collect();
+                        w.dedup();
+                        w.join("; ")
+                    })
+                    .unwrap_or_default(),
+            },
             EvKey::Line(u) => line_cache[u.0 as usize]
                 .as_ref()
                 .and_then(|l| l.as_ref())
@@ -525,6 +658,26 @@ fn classify_samples(
             *b = (v.unsigned_abs(), Some(*c));
         }
     }
+    // A site whose samples have several causes (one line, several stacks: a shared helper
+    // called from two places) lists them as parts, largest first, unless typed split it.
+    let mut cause_parts: FxHashMap<SiteId, Vec<Part>> = FxHashMap::default();
+    for (i, ((s, c), (v, o, ev, _, _))) in entries.iter().enumerate() {
+        let several = entries.get(i + 1).is_some_and(|((t, _), _)| t == s)
+            || (i > 0 && entries[i - 1].0 .0 == *s);
+        if several && !site_parts.contains_key(s) {
+            cause_parts.entry(*s).or_default().push(Part {
+                cause: *c,
+                value: clamp(*v),
+                objects: clamp(*o),
+                size: None,
+                confidence: Confidence::Certain,
+                what: evidence[*ev].describe(),
+            });
+        }
+    }
+    for parts in cause_parts.values_mut() {
+        parts.sort_by(|a, b| b.value.unsigned_abs().cmp(&a.value.unsigned_abs()));
+    }
     for ((s, c), (_, _, ev, note, _)) in &entries {
         let (bv, bc) = best[s.0 as usize];
         if bc == Some(*c) {
@@ -538,9 +691,24 @@ fn classify_samples(
                 } else {
                     bv as f64 / total as f64
                 },
+                parts: site_parts
+                    .remove(s)
+                    .or_else(|| cause_parts.remove(s))
+                    .unwrap_or_default(),
             });
         }
     }
+    // A typed stack's cause is its site's dominant cause.
+    for (k, d) in decided.iter().enumerate() {
+        if let Some(site) = d.typed {
+            if a.stack_site[k] == site {
+                if let Some(sc) = &site_cause[site.0 as usize] {
+                    stack_cause[k] = sc.cause;
+                }
+            }
+        }
+    }
+    drop(decided);
     ambiguous.sort();
     ambiguous.dedup();
     Classification {
@@ -575,8 +743,15 @@ fn decide(
     let boundary = frames.iter().position(|f| facts.user[f.0 as usize]);
     let region = &frames[..boundary.unwrap_or(frames.len())];
     let mut runtime_hit = None;
+    // The allocating frame: the first that is not the runtime's.
+    let site = region.iter().position(|f| !facts.runtime[f.0 as usize]);
     for (k, &f) in region.iter().enumerate().rev() {
-        if let Some(r) = facts.stack[f.0 as usize] {
+        let rule = facts.stack[f.0 as usize].or(if Some(k) == site {
+            facts.leaf[f.0 as usize]
+        } else {
+            None
+        });
+        if let Some(r) = rule {
             let note = rules.sub_note(
                 r,
                 region[..k].iter().map(|s| p.str(sites[s.0 as usize].name)),
@@ -594,9 +769,15 @@ fn decide(
             }
         }
     }
-    // 3. and 5. The user's allocating line: compiler reason, then the line's text.
+    // 3. and 5. The user's allocating line: its typed model, the compiler reason, then the
+    // line's text.
     if let Some(u) = boundary {
         let user = frames[u];
+        if u == 0 {
+            if let Some(cands) = &facts.typed[user.0 as usize] {
+                return Some((cands[0].cause, EvKey::Typed(user, cands[0].cause), None));
+            }
+        }
         let line_ev = line_cache[user.0 as usize]
             .get_or_insert_with(|| line_evidence(p, sites, rules, user, escapes, lines, ambiguous))
             .as_ref()
@@ -784,4 +965,27 @@ fn source_facts(all: &[String], line: i64, text: &str) -> Option<(&'static str, 
         }
     }
     None
+}
+
+/// The candidates of a user line from its typed expressions: each kind's cause, a boxing
+/// into a library's parameters taking that library's cause (the rules' `stack` patterns on
+/// the callee: fmt, logging, errors, ...). None when nothing on the line can allocate.
+fn typed_candidates(
+    rules: &RuleSet,
+    exprs: &[typed::TypedExpr],
+) -> Option<std::sync::Arc<[typed::Candidate]>> {
+    let mut out = Vec::new();
+    for e in exprs {
+        let Some(name) = typed::kind_cause(&e.kind) else {
+            continue;
+        };
+        let mut cause = rules.cause_id(name);
+        if e.kind == "box" && !e.callee.is_empty() {
+            if let Some(r) = rules.match_stack(&typed::symbol_name(&e.callee)) {
+                cause = rules.rules[r as usize].cause;
+            }
+        }
+        out.push(typed::candidate(e, cause));
+    }
+    (!out.is_empty()).then(|| out.into())
 }

@@ -27,6 +27,8 @@ pub struct Rule {
     pub cause: CauseId,
     pub anywhere: Vec<Regex>,
     pub stack: Vec<Regex>,
+    /// Like `stack`, for the allocating frame itself only (the site).
+    pub leaf: Vec<Regex>,
     pub runtime: Vec<Regex>,
     pub line: Vec<Regex>,
     pub escape: Vec<Regex>,
@@ -89,6 +91,8 @@ struct RuleDef {
     anywhere: Vec<String>,
     #[serde(default)]
     stack: Vec<String>,
+    #[serde(default)]
+    leaf: Vec<String>,
     #[serde(default)]
     runtime: Vec<String>,
     #[serde(default)]
@@ -189,6 +193,7 @@ impl RuleSet {
                     cause,
                     anywhere: compile(&r.anywhere)?,
                     stack: compile(&r.stack)?,
+                    leaf: compile(&r.leaf)?,
                     runtime: compile(&r.runtime)?,
                     line: compile(&r.line)?,
                     escape: compile(&r.escape)?,
@@ -197,6 +202,7 @@ impl RuleSet {
                 };
                 if rule.anywhere.is_empty()
                     && rule.stack.is_empty()
+                    && rule.leaf.is_empty()
                     && rule.runtime.is_empty()
                     && rule.line.is_empty()
                     && rule.escape.is_empty()
@@ -247,6 +253,11 @@ impl RuleSet {
 
     pub fn match_stack(&self, function: &str) -> Option<u32> {
         self.first(|r| &r.stack, function)
+    }
+
+    /// The first rule whose `leaf` patterns match the allocating function.
+    pub fn match_leaf(&self, function: &str) -> Option<u32> {
+        self.first(|r| &r.leaf, function)
     }
 
     pub fn match_runtime(&self, function: &str) -> Option<u32> {

@@ -1,0 +1,3 @@
+module heapdoc.dev/goscan
+
+go 1.19

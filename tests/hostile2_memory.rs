@@ -1,0 +1,185 @@
+//! Hostile input, round two (issue 16): memory and time bounded by what the input holds.
+//! Findings 3, 4, 5, 10 and 20 of the campaign report (`../shared/reviews/hostile-2026-12.md`).
+//! The bombs are crafted here; heapdoc runs under an address-space limit (RLIMIT_AS) of
+//! 1 GB, so a run that sizes memory from a declared length aborts instead of passing.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{encode, gzip, heap_profile, put_varint};
+
+const AS_LIMIT: u64 = 1 << 30;
+
+/// Runs heapdoc with `args` under the address-space limit, stdin from `stdin` when given.
+fn capped(args: &[&std::ffi::OsStr], stdin: Option<&Path>) -> Output {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("heapdoc"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args(args);
+    if let Some(p) = stdin {
+        cmd.stdin(std::fs::File::open(p).unwrap());
+    }
+    // SAFETY: setrlimit is async-signal-safe and only limits the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: AS_LIMIT,
+                rlim_max: AS_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Finding 4: a 1 KB gzip whose field declares 2 GiB, followed by 1 MiB of zeros (so the stream
+/// is not at its end yet): a clean error, never a 2 GiB buffer. Three fields: a string, a
+/// sample and an unknown field.
+#[test]
+fn declared_length_does_not_size_the_stream_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    for field in [6u64, 2, 99] {
+        let mut data = Vec::new();
+        put_varint(&mut data, field << 3 | 2);
+        put_varint(&mut data, (1 << 31) - 100);
+        data.resize(data.len() + (1 << 20), 0);
+        let gz = gzip(&data);
+        assert!(gz.len() < 4096, "{}", gz.len());
+        let p = write(dir.path(), &format!("declared_{field}.pb.gz"), &gz);
+        let o = capped(&[p.as_os_str()], None);
+        assert_eq!(o.status.code(), Some(2), "field {field}: {o:?}");
+        let e = stderr(&o);
+        assert!(e.contains("runs past the end of its message"), "{e}");
+    }
+}
+
+/// Finding 3: `$var` expansion in a legacy heap profile's mapping section has a total budget
+/// (each path alone was capped at 1 MiB; 2000 such paths took GiBs).
+#[test]
+fn legacy_mapping_variables_have_a_total_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "heap profile: 1: 2 [ 1: 2] @ heap/1048576\n1: 2 [1: 2] @ 0x401000\n\nMAPPED_LIBRARIES:\n",
+    );
+    text.push_str(&format!("v={}\n", "x".repeat(4096)));
+    for _ in 0..2000 {
+        // 250 x 4 KiB: just under the per-path cap, 2 GB in total.
+        text.push_str("00400000-00800000 r-xp 00000000 00:00 0 ");
+        text.push_str(&"$v".repeat(250));
+        text.push('\n');
+    }
+    let plain = write(dir.path(), "mapvar.txt", text.as_bytes());
+    let gz = write(dir.path(), "mapvar.txt.gz", &gzip(text.as_bytes()));
+    for p in [plain, gz] {
+        let o = capped(&[p.as_os_str()], None);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        let e = stderr(&o);
+        assert!(e.contains("the mapping paths together grow past"), "{e}");
+    }
+    // A few expanded paths stay fine.
+    let mut ok = String::from(
+        "heap profile: 1: 2 [ 1: 2] @ heap/1048576\n1: 2 [1: 2] @ 0x401000\n\nMAPPED_LIBRARIES:\n",
+    );
+    ok.push_str("root=/opt/app\n00400000-00800000 r-xp 00000000 00:00 0 $root/bin/server\n");
+    let p = write(dir.path(), "ok.txt", ok.as_bytes());
+    let o = capped(&[p.as_os_str(), "--format".as_ref(), "json".as_ref()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Finding 10: reading an endless input (`/dev/zero` as a file and as stdin) under a memory
+/// limit below `--max-size` is an error that names `--max-size`, not an abort or "out of
+/// memory" blamed on the input; with a lower `--max-size` it is the size error.
+#[test]
+fn endless_input_under_a_memory_limit_names_max_size() {
+    let zero = Path::new("/dev/zero");
+    let o = capped(&[zero.as_os_str()], None);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let e = stderr(&o);
+    assert!(e.contains("--max-size limit of 2147483648"), "{e}");
+    assert!(e.contains("lower --max-size"), "{e}");
+    let o = capped(&["-".as_ref()], Some(zero));
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(
+        stderr(&o).starts_with("heapdoc: <stdin>: out of memory after"),
+        "{}",
+        stderr(&o)
+    );
+    let o = capped(
+        &[zero.as_os_str(), "--max-size".as_ref(), "1000000".as_ref()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("over the --max-size limit of 1000000 bytes"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Finding 5: `list` on a function with sites on line 12 and line 10^15: the cost is bounded
+/// by the lines that exist, with and without the source file.
+#[test]
+fn list_skips_the_gap_between_far_lines() {
+    let mut p = heap_profile();
+    p.location[1].line[0].function_id = 1;
+    p.location[1].line[0].line = 1_000_000_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let prof = write(dir.path(), "far.pb", &encode(&p));
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    let src: String = (1..=20).map(|i| format!("// line {i}\n")).collect();
+    std::fs::write(root.join("src/main.go"), src).unwrap();
+    for with_source in [false, true] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["list".as_ref(), ".".as_ref(), prof.as_os_str()];
+        if with_source {
+            args.extend(["--source-root".as_ref(), root.as_os_str()]);
+        }
+        let o = capped(&args, None);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(out.contains("1000000000000000:"), "{out}");
+        assert!(out.lines().count() < 40, "{out}");
+        if with_source {
+            assert!(out.contains("// line 12"), "{out}");
+        }
+    }
+}
+
+/// Finding 20: a valid profile whose samples come before its sample types (protobuf allows
+/// any field order) decodes the same gzipped (streaming decoder) as plain (buffered decoder).
+#[test]
+fn samples_before_sample_types_decode_the_same_gzipped() {
+    let p = heap_profile();
+    let mut rest = p.clone();
+    rest.sample_type.clear();
+    let types = heapdoc::pb::Profile {
+        sample_type: p.sample_type.clone(),
+        ..Default::default()
+    };
+    // Concatenated messages merge: samples first, then the types.
+    let mut bytes = encode(&rest);
+    bytes.extend(encode(&types));
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "sbt.pb", &bytes);
+    let gz = write(dir.path(), "sbt.pb.gz", &gzip(&bytes));
+    let normal = write(dir.path(), "normal.pb", &encode(&p));
+    let json = |f: &Path| common::json_ok([f.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+    let (a, b, c) = (json(&plain), json(&gz), json(&normal));
+    assert_eq!(a["sites"], b["sites"]);
+    assert_eq!(a["sites"], c["sites"]);
+    assert!(!a["sites"].as_array().unwrap().is_empty());
+}
