@@ -195,7 +195,7 @@ fn text_report_names_the_leak_its_site_and_the_fix() {
         "{text}"
     );
     assert!(
-        text.contains("created by  main.serveUsers heapdoc.dev/samples/leaky/main.go:89"),
+        text.contains("created by  main.serveUsers heapdoc.dev/samples/leaky/main.go:90"),
         "{text}"
     );
     assert!(text.contains("http.Client{Timeout"), "{text}");
@@ -310,7 +310,7 @@ fn bad_dumps_fail_with_one_line() {
         ("empty", Vec::new(), "empty"),
         (
             "cut",
-            good[..good.find("\n\t").unwrap() + 1].as_bytes().to_vec(),
+            good.as_bytes()[..good.find("\n\t").unwrap() + 1].to_vec(),
             "without its",
         ),
         (
@@ -436,5 +436,155 @@ fn svg_flame_graph_colors_leaves_by_wait_state() {
     assert_eq!(
         rect("net/http.(*Client).Do (20 goroutines"),
         "rgb(220,220,220)"
+    );
+}
+
+/// Stack memory: crash text measures each goroutine's stack (fp - sp, rounded up to Go's
+/// power-of-two sizes); main.watchSession keeps 32 KiB of non-escaping session state on its
+/// stack, so its 20 goroutines hold 64 KiB stacks each. With a debug=1 heap profile, other
+/// formats share its MemStats StackInuse; without, 2 KiB each is the floor. `--heap` names
+/// the heap held under each flagged group's function.
+#[test]
+fn stack_memory_and_heap_per_group() {
+    let group = |v: &Value, f: &str| {
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["blocked_in"]["function"] == f)
+            .unwrap()
+            .clone()
+    };
+    let v = common::json_ok([
+        "goroutines",
+        "--format",
+        "json",
+        "samples/goroutines/t2.crash.txt",
+    ]);
+    let w = group(&v, "main.watchSession");
+    assert_eq!(w["stack_basis"], "measured");
+    assert_eq!(w["stack_bytes"], 20 * 64 * 1024);
+    assert_eq!(group(&v, "main.worker")["stack_bytes"], 8 * 2048);
+
+    let heap_text = std::fs::read_to_string(dir().join("t2.heap.debug1.txt")).unwrap();
+    let inuse: u64 = heap_text
+        .lines()
+        .find_map(|l| l.strip_prefix("# Stack = "))
+        .and_then(|l| l.split(" / ").next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let v = common::json_ok([
+        "goroutines",
+        "--format",
+        "json",
+        "--heap",
+        "samples/goroutines/t2.heap.debug1.txt",
+        "samples/goroutines/t2.debug2.txt",
+    ]);
+    let w = group(&v, "main.worker");
+    assert_eq!(w["stack_basis"], "average");
+    assert_eq!(w["stack_bytes"], inuse * 8 / 131);
+
+    let v = common::json_ok([
+        "goroutines",
+        "--format",
+        "json",
+        "--heap",
+        "samples/goroutines/t2.heap.pb.gz",
+        "samples/goroutines/t2.debug2.txt",
+    ]);
+    let f = group(&v, "main.fetchUser");
+    assert_eq!(f["stack_basis"], "minimum");
+    assert_eq!(f["stack_bytes"], 20 * 2048);
+    assert!(f["heap_inuse_bytes"].as_i64().unwrap() > 0, "{f}");
+    for s in f["heap_sites"].as_array().unwrap() {
+        assert!(
+            !s["function"].as_str().unwrap().starts_with("runtime."),
+            "{s}"
+        );
+    }
+    // Groups that are not flagged get no heap figure.
+    assert!(group(&v, "main.worker")["heap_inuse_bytes"].is_null());
+    // A goroutine profile is not a heap profile.
+    let out = common::heapdoc()
+        .args([
+            "goroutines",
+            "--heap",
+            "samples/goroutines/t2.pb.gz",
+            "samples/goroutines/t2.debug2.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inuse_space"));
+}
+
+/// Large traceback files are parsed in two halves on two threads and concatenated: the
+/// result is the same as one sequential parse (goroutine order, groups, counts).
+#[test]
+fn two_halves_give_the_same_dump_as_one_parse() {
+    use heapdoc::decode::goroutine::{concat, parse_text};
+    let limits = heapdoc::decode::Limits::default();
+    for f in ["t2.debug2.txt", "t2.crash.txt"] {
+        let text = std::fs::read(dir().join(f)).unwrap();
+        let format = heapdoc::decode::goroutine::sniff(&text).unwrap();
+        let mid = text.len() / 2;
+        let i = mid
+            + text[mid..]
+                .windows(12)
+                .position(|w| w == b"\n\ngoroutine ")
+                .unwrap()
+            + 2;
+        let whole = parse_text(&text[..], format, &limits).unwrap();
+        let halves = concat(
+            parse_text(&text[..i], format, &limits).unwrap(),
+            parse_text(&text[i..], format, &limits).unwrap(),
+        );
+        let ids = |d: &Dump| d.goroutines.iter().map(|g| g.id).collect::<Vec<_>>();
+        assert_eq!(ids(&whole), ids(&halves), "{f}");
+        assert_eq!(whole.user_count(), halves.user_count(), "{f}");
+        let rules = GoroutineRules::builtin();
+        let opts = GoroutineOptions::default();
+        assert_eq!(
+            analyze(f, &whole, None, &rules, &opts).unwrap(),
+            analyze(f, &halves, None, &rules, &opts).unwrap(),
+            "{f}"
+        );
+    }
+    // Through a file over the size that takes the two-thread path (64 MiB).
+    let block = std::fs::read_to_string(dir().join("t2.debug2.txt")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("big.txt");
+    let copies = (65 << 20) / block.len() + 1;
+    let mut big = String::with_capacity(block.len() * copies + copies);
+    for _ in 0..copies {
+        big.push_str(block.trim_end());
+        big.push_str("\n\n");
+    }
+    std::fs::write(&p, &big).unwrap();
+    let (_, d) = load_dump(
+        p.to_str().unwrap(),
+        &DecodeOptions::default(),
+        &FetchOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(d.user_count(), 131 * copies as u64);
+    let whole = heapdoc::decode::goroutine::parse_text(
+        big.as_bytes(),
+        heapdoc::model::goroutine::DumpFormat::Debug2,
+        &heapdoc::decode::Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.goroutines
+            .iter()
+            .map(|g| (g.id, g.stack))
+            .collect::<Vec<_>>(),
+        whole
+            .goroutines
+            .iter()
+            .map(|g| (g.id, g.stack))
+            .collect::<Vec<_>>()
     );
 }

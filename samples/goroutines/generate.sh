@@ -32,7 +32,7 @@ grep -q '^SIGQUIT: quit' "$WORK/a/t2.crash.txt" "$WORK/b/t1.crash.txt"
 cd "$HERE"
 rm -f t1.* t2.*
 for t in t1 t2; do
-  for ext in pb.gz debug1.txt debug2.txt; do cp "$WORK/a/$t.$ext" .; done
+  for ext in pb.gz debug1.txt debug2.txt heap.pb.gz heap.debug1.txt; do cp "$WORK/a/$t.$ext" .; done
 done
 cp "$WORK/a/t2.crash.txt" "$WORK/b/t1.crash.txt" .
 python3 - "$WORK" "$PER" "$(go env GOVERSION)" <<'PY'
@@ -69,9 +69,11 @@ manifest = {
   "batches_per_snapshot": {"t1": 1, "t2": 2},
   "snapshots": {
     "t1": {"num_goroutine": a1["num_goroutine"], "unix_nano": a1["unix_nano"],
-           "files": ["t1.pb.gz", "t1.debug1.txt", "t1.debug2.txt"]},
+           "files": ["t1.pb.gz", "t1.debug1.txt", "t1.debug2.txt"],
+           "heap": ["t1.heap.pb.gz", "t1.heap.debug1.txt"]},
     "t2": {"num_goroutine": a2["num_goroutine"], "unix_nano": a2["unix_nano"],
-           "files": ["t2.pb.gz", "t2.debug1.txt", "t2.debug2.txt", "t2.crash.txt"]},
+           "files": ["t2.pb.gz", "t2.debug1.txt", "t2.debug2.txt", "t2.crash.txt"],
+           "heap": ["t2.heap.pb.gz", "t2.heap.debug1.txt"]},
     "t1.crash": {"num_goroutine": b1["num_goroutine"], "files": ["t1.crash.txt"],
                  "note": "a second run of the same program, stopped after its first batch"},
   },

@@ -177,6 +177,40 @@ pub struct GoroutineOptions {
     /// Seconds between the base snapshot and this one, when known otherwise than from the
     /// profiles' own times (a `--seconds` fetch, `--elapsed`).
     pub elapsed: Option<f64>,
+    /// `StackInuse` of the same process (a heap profile's debug=1 `# Stack =` line), for
+    /// stack memory when the dump does not measure it.
+    pub stack_inuse: Option<u64>,
+}
+
+/// Go's smallest goroutine stack (runtime/stack.go `stackMin`, 2 KiB since Go 1.4; stacks
+/// grow by doubling, and since Go 1.19 may start larger, at the average stack use).
+pub const MIN_STACK: u64 = 2048;
+
+/// How a group's stack memory was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackBasis {
+    /// Each goroutine's used stack (crash text's `fp=`/`sp=`) rounded up to Go's stack size
+    /// (a power of two, at least 2 KiB): a lower bound of what is allocated.
+    Measured,
+    /// The process's `StackInuse` divided evenly among its goroutines.
+    Average,
+    /// 2 KiB per goroutine, Go's minimum: a lower bound.
+    Minimum,
+}
+
+impl StackBasis {
+    pub fn describe(self) -> &'static str {
+        match self {
+            StackBasis::Measured => "measured: fp-sp rounded up to Go's power-of-two stack sizes",
+            StackBasis::Average => "MemStats StackInuse / goroutines",
+            StackBasis::Minimum => "at least Go's 2 KiB minimum stack each",
+        }
+    }
+}
+
+/// Go's allocated stack size for `used` bytes of stack: the next power of two, at least 2 KiB.
+pub fn stack_size(used: u64) -> u64 {
+    used.max(MIN_STACK).next_power_of_two()
 }
 
 /// How long a group's goroutines have waited, in whole minutes as Go prints them.
@@ -224,6 +258,13 @@ pub struct Group {
     pub ids: Vec<u64>,
     /// Count in the base snapshot (0 when the group is new), when there is a base.
     pub base_count: Option<u64>,
+    /// Stack memory of the group's goroutines, and how it was obtained.
+    pub stack_bytes: u64,
+    pub stack_basis: StackBasis,
+    /// With `--heap`: inuse_space of the heap allocations whose stacks pass through the
+    /// group's blocking (or entry) function, and the largest of their sites.
+    pub heap_inuse: Option<i64>,
+    pub heap_sites: Vec<(Site, i64)>,
 }
 
 impl Group {
@@ -305,6 +346,9 @@ struct Acc {
     waits: FxHashMap<u32, u64>,
     stacks: FxHashMap<StackIdx, u64>,
     ids: Vec<u64>,
+    /// Sum of measured stack sizes, and how many goroutines were measured.
+    measured: u64,
+    measured_n: u64,
 }
 
 /// Per stack: its blocking frame, entry frame and whether it has user code.
@@ -325,14 +369,13 @@ pub fn analyze(
     opts: &GoroutineOptions,
 ) -> Result<GoroutineReport> {
     let format = dump.format.unwrap_or(DumpFormat::Debug2);
-    let mut groups = group(dump, rules);
+    let mut groups = group(dump, rules, opts.stack_inuse);
     let mut notes = Vec::new();
     let base_info = match base {
         None => None,
         Some((bname, b)) => {
-            let old = group(b, rules);
-            let mut by_key: FxHashMap<(Option<Site>, Option<Site>, Option<Site>, String), u64> =
-                FxHashMap::default();
+            let old = group(b, rules, None);
+            let mut by_key: FxHashMap<JoinKey, u64> = FxHashMap::default();
             for g in &old {
                 *by_key.entry(join_key(g)).or_default() += g.count;
             }
@@ -408,7 +451,10 @@ pub fn analyze(
     })
 }
 
-fn join_key(g: &Group) -> (Option<Site>, Option<Site>, Option<Site>, String) {
+/// Creator, blocking frame, entry, state: how groups of two snapshots are joined.
+type JoinKey = (Option<Site>, Option<Site>, Option<Site>, String);
+
+fn join_key(g: &Group) -> JoinKey {
     (
         g.created_by.clone(),
         g.blocked_in.clone(),
@@ -466,7 +512,8 @@ fn site(dump: &Dump, f: FrameIdx) -> Site {
 }
 
 /// Groups a dump's goroutines; verdicts are set by [`analyze`].
-fn group(dump: &Dump, rules: &GoroutineRules) -> Vec<Group> {
+fn group(dump: &Dump, rules: &GoroutineRules, stack_inuse: Option<u64>) -> Vec<Group> {
+    let total = dump.total_count().max(1);
     // Facts once per distinct stack: a million goroutines have a few hundred stacks.
     let facts: Vec<StackFacts> = (0..dump.stacks.len() as StackIdx)
         .map(|s| {
@@ -515,6 +562,8 @@ fn group(dump: &Dump, rules: &GoroutineRules) -> Vec<Group> {
                 waits: FxHashMap::default(),
                 stacks: FxHashMap::default(),
                 ids: Vec::new(),
+                measured: 0,
+                measured_n: 0,
             });
             accs.len() - 1
         });
@@ -529,6 +578,10 @@ fn group(dump: &Dump, rules: &GoroutineRules) -> Vec<Group> {
             a.truncated += g.count;
         }
         *a.waits.entry(g.wait_minutes).or_default() += g.count;
+        if g.stack_used > 0 {
+            a.measured += stack_size(g.stack_used) * g.count;
+            a.measured_n += g.count;
+        }
         *a.stacks.entry(g.stack).or_default() += g.count;
         if dump.format.is_some_and(|f| f.has_tracebacks()) {
             a.ids.push(g.id);
@@ -571,6 +624,16 @@ fn group(dump: &Dump, rules: &GoroutineRules) -> Vec<Group> {
             let blocked_in_user = blocked_in
                 .as_ref()
                 .is_some_and(|s| is_user(&s.func, &s.file, &[]));
+            let (stack_bytes, stack_basis) = if a.measured_n == a.count && a.count > 0 {
+                (a.measured, StackBasis::Measured)
+            } else if let Some(inuse) = stack_inuse {
+                (
+                    (inuse as u128 * a.count as u128 / total as u128) as u64,
+                    StackBasis::Average,
+                )
+            } else {
+                (MIN_STACK.saturating_mul(a.count), StackBasis::Minimum)
+            };
             Group {
                 created_by: created,
                 entry: frames.last().cloned(),
@@ -589,6 +652,10 @@ fn group(dump: &Dump, rules: &GoroutineRules) -> Vec<Group> {
                 stacks: a.stacks.len() as u64,
                 ids,
                 base_count: None,
+                stack_bytes,
+                stack_basis,
+                heap_inuse: None,
+                heap_sites: Vec::new(),
             }
         })
         .collect()
@@ -626,6 +693,92 @@ fn waits(m: &FxHashMap<u32, u64>) -> Waits {
         median,
         max: known.last().map(|x| x.0),
     }
+}
+
+/// With a heap profile of the same process (`--heap`): for each leaking or suspect group, the
+/// inuse_space of the allocations whose stacks pass through the group's blocking function
+/// (the user's frame where its goroutines wait), else its entry function, and the top three
+/// of their sites (leaf frames). Memory a leaked goroutine allocated on its way to the wait
+/// stays reachable from its stack: the heap growth and the leak are one story.
+pub fn attach_heap(r: &mut GoroutineReport, heap: &crate::model::Profile) -> Result<()> {
+    let Some(idx) = heap.sample_type_index("inuse_space") else {
+        bail!(
+            "--heap: a {} has no inuse_space (want a heap profile)",
+            heap.kind().describe()
+        );
+    };
+    // Function name -> groups keyed by it.
+    let mut by_func: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+    let keys: Vec<Option<String>> = r
+        .groups
+        .iter()
+        .map(|g| {
+            if g.verdict == Verdict::Ok {
+                return None;
+            }
+            g.blocked_in
+                .as_ref()
+                .filter(|_| g.blocked_in_user)
+                .or(g.entry.as_ref())
+                .map(|s| s.func.clone())
+        })
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
+            by_func.entry(k.as_str()).or_default().push(i);
+        }
+    }
+    let mut sums = vec![0i64; r.groups.len()];
+    let mut sites: Vec<FxHashMap<Site, i64>> = vec![FxHashMap::default(); r.groups.len()];
+    let mut hit: Vec<usize> = Vec::new();
+    let mut cur = heap.samples.cursor();
+    while let Some(s) = cur.next() {
+        let v = s.values.get(idx).copied().unwrap_or(0);
+        if v == 0 {
+            continue;
+        }
+        hit.clear();
+        let mut leaf: Option<Site> = None;
+        for loc in heap.samples.stack(s.stack).iter() {
+            for fr in heap.frames(loc) {
+                let f = heap.function(fr.func);
+                let name = heap.str(f.name);
+                // The allocating site is the first frame outside the runtime (legacy text
+                // keeps mallocgc and elided runtime frames).
+                if leaf.is_none() && !is_runtime(name) {
+                    leaf = Some(Site {
+                        func: name.to_string(),
+                        file: heap.str(f.filename).to_string(),
+                        line: fr.line.clamp(0, u32::MAX as i64) as u32,
+                    });
+                }
+                if let Some(gs) = by_func.get(name) {
+                    for &g in gs {
+                        if !hit.contains(&g) {
+                            hit.push(g);
+                        }
+                    }
+                }
+            }
+        }
+        for &g in &hit {
+            sums[g] = sums[g].saturating_add(v);
+            if let Some(l) = &leaf {
+                *sites[g].entry(l.clone()).or_default() += v;
+            }
+        }
+    }
+    for (i, g) in r.groups.iter_mut().enumerate() {
+        if keys[i].is_none() {
+            continue;
+        }
+        g.heap_inuse = Some(sums[i]);
+        let mut top: Vec<(Site, i64)> = std::mem::take(&mut sites[i]).into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(3);
+        g.heap_sites = top;
+    }
+    Ok(())
 }
 
 /// A `--fail-on` rule for goroutines: `goroutines>N` (all goroutines `runtime.NumGoroutine`

@@ -51,6 +51,12 @@ pub struct GoroutinesCmd {
     #[arg(long = "fail-on", value_name = "RULE")]
     pub fail_on: Vec<FailOn>,
 
+    /// A heap profile of the same process (a file or URL; taken with the last snapshot): the
+    /// heap held by each leaking group (allocations whose stacks pass through its blocking
+    /// function), and, from a debug=1 heap profile's MemStats, the stacks' memory.
+    #[arg(long, value_name = "PROFILE")]
+    pub heap: Option<String>,
+
     /// Also write an SVG flame graph of the goroutines (one tower per group, leaf frames
     /// colored by wait state) to FILE, atomically.
     #[arg(long, value_name = "FILE")]
@@ -140,14 +146,33 @@ impl GoroutinesCmd {
         if elapsed.is_some() && base.is_none() {
             bail!("--elapsed applies to two snapshots (AFTER, --base or --seconds)");
         }
-        let opts = GoroutineOptions { elapsed };
-        let report = goroutines::analyze(
+        let heap = match &self.heap {
+            Some(spec) => {
+                let input = heapdoc::source::open(spec, self.max_size, &fetch)
+                    .with_context(|| format!("--heap {spec}"))?;
+                let raw = heapdoc::decode::decompress(&input.bytes, &decode)
+                    .with_context(|| format!("--heap {spec}"))?;
+                let inuse = heapdoc::decode::goroutine::memstats_stack_inuse(&raw);
+                let p = heapdoc::decode::decode(&raw, &decode)
+                    .with_context(|| format!("--heap {spec}"))?;
+                Some((p, inuse))
+            }
+            None => None,
+        };
+        let opts = GoroutineOptions {
+            elapsed,
+            stack_inuse: heap.as_ref().and_then(|h| h.1),
+        };
+        let mut report = goroutines::analyze(
             &now.0,
             &now.1,
             base.as_ref().map(|(n, d)| (n.as_str(), d)),
             &rules,
             &opts,
         )?;
+        if let Some((p, _)) = &heap {
+            goroutines::attach_heap(&mut report, p)?;
+        }
         // Rules that cannot apply are usage errors, found before anything is written.
         let breaches = goroutines::check(&report, &self.fail_on)?;
         let ropts = GoroutineRenderOptions {

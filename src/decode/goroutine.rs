@@ -94,8 +94,7 @@ fn parse_bracket(s: &str) -> (&str, u32, bool) {
     let mut locked = false;
     // The state itself may contain commas only inside parentheses (`chan receive (nil chan)`
     // has none; be safe): split from the right while the parts are known suffixes.
-    loop {
-        let Some(i) = state.rfind(", ") else { break };
+    while let Some(i) = state.rfind(", ") {
         let part = &state[i + 2..];
         if part == "locked to thread" {
             locked = true;
@@ -166,6 +165,21 @@ struct Open {
     /// The next line is the location of this function (or of the creator).
     pending: Option<(StrId, bool)>,
     header_line: u64,
+    /// `sp=` of the innermost frame and `fp=` of the latest frame (crash text).
+    sp: Option<u64>,
+    fp: Option<u64>,
+}
+
+/// `fp=0x.. sp=0x..` of a crash text location line.
+fn fp_sp(line: &str) -> (Option<u64>, Option<u64>) {
+    let hex = |key: &str| {
+        let i = line.find(key)? + key.len();
+        let t = &line[i..];
+        let t = t.strip_prefix("0x")?;
+        let end = t.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(t.len());
+        u64::from_str_radix(&t[..end], 16).ok()
+    };
+    (hex(" fp="), hex(" sp="))
 }
 
 /// Parses goroutine traceback text from `r` (debug=2 or crash text; [`sniff`] tells which).
@@ -205,6 +219,15 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
                 if is_creator {
                     g.created_by = Some(f);
                 } else {
+                    if crash {
+                        let (fp, sp) = fp_sp(line);
+                        if g.sp.is_none() {
+                            g.sp = sp;
+                        }
+                        if fp.is_some() {
+                            g.fp = fp;
+                        }
+                    }
                     if frames.len() >= limits.max_stack_depth {
                         bail!(
                             "line {lineno}: goroutine {} has more than {} frames",
@@ -262,6 +285,8 @@ pub fn parse_text<R: BufRead>(mut r: R, format: DumpFormat, limits: &Limits) -> 
                     created_by: None,
                     pending: None,
                     header_line: lineno,
+                    sp: None,
+                    fp: None,
                 });
             }
             None if crash => {}
@@ -374,8 +399,63 @@ fn close(
         system,
         truncated: g.truncated,
         labels: g.labels,
+        stack_used: match (g.sp, g.fp) {
+            // Both on the goroutine's own stack, and not more than Go's 1 GB maximum apart.
+            (Some(sp), Some(fp)) if fp > sp && fp - sp <= 1 << 30 => fp - sp,
+            _ => 0,
+        },
     });
     Ok(())
+}
+
+/// `a` then `b` as one dump (two parts of one text parsed on two cores): strings, frames and
+/// stacks re-interned, goroutines in order.
+pub fn concat(a: Dump, b: Dump) -> Dump {
+    let mut out = DumpBuilder::default();
+    out.dump.format = a.format;
+    out.dump.declared_total = a.declared_total;
+    out.dump.time_nanos = a.time_nanos;
+    for d in [a, b] {
+        let strs: Vec<StrId> = (0..d.strings.len() as u32)
+            .map(|i| out.intern(d.strings.get(StrId(i))))
+            .collect();
+        let frames: Vec<FrameIdx> = d
+            .frames
+            .iter()
+            .map(|f| {
+                out.frame(GFrame {
+                    func: strs[f.func.0 as usize],
+                    file: strs[f.file.0 as usize],
+                    line: f.line,
+                })
+            })
+            .collect();
+        let mut tmp = Vec::new();
+        let stacks: Vec<u32> = d
+            .stacks
+            .iter()
+            .map(|&(x, y)| {
+                tmp.clear();
+                tmp.extend(
+                    d.stack_frames[x as usize..y as usize]
+                        .iter()
+                        .map(|&f| frames[f as usize]),
+                );
+                out.stack(&tmp)
+            })
+            .collect();
+        out.dump.goroutines.reserve(d.goroutines.len());
+        for g in &d.goroutines {
+            out.dump.goroutines.push(Goroutine {
+                stack: stacks[g.stack as usize],
+                state: strs[g.state.0 as usize],
+                labels: strs[g.labels.0 as usize],
+                created_by: g.created_by.map(|f| frames[f as usize]),
+                ..*g
+            });
+        }
+    }
+    out.finish()
 }
 
 /// The runtime's own goroutines, which `runtime.NumGoroutine` does not count and debug=2 does
@@ -448,6 +528,7 @@ pub fn from_profile(p: &Profile, format: DumpFormat) -> Result<Dump> {
             system: false,
             truncated,
             labels: empty,
+            stack_used: 0,
         });
     }
     Ok(b.finish())
@@ -542,6 +623,19 @@ pub fn to_profile(d: &Dump) -> Result<Profile> {
     p.format = Some(SourceFormat::LegacyGoroutineText);
     p.validate()?;
     Ok(p)
+}
+
+/// `StackInuse` from the `# Stack = INUSE / SYS` line of a heap profile's debug=1 text
+/// (runtime.MemStats), when present.
+pub fn memstats_stack_inuse(data: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(data).ok()?;
+    let line = text.lines().find(|l| l.starts_with("# Stack = "))?;
+    line["# Stack = ".len()..]
+        .split(" / ")
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Decodes one goroutine input held in memory, gzipped or not: traceback text, debug=1 text

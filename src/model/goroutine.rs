@@ -78,6 +78,9 @@ pub struct Goroutine {
     pub truncated: bool,
     /// The goroutine's labels as printed (`{"k":"v"}`), or empty.
     pub labels: StrId,
+    /// Bytes of stack in use, from the outermost frame's `fp=` and the innermost frame's
+    /// `sp=` (crash text only); 0 when unknown.
+    pub stack_used: u64,
 }
 
 /// A parsed goroutine dump.

@@ -6,10 +6,11 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::analyze::goroutines::{GoroutineReport, Group, Site, Verdict};
+use crate::analyze::goroutines::{GoroutineReport, Group, Site, StackBasis, Verdict};
 use crate::render::markdown::escape as md;
 use crate::render::term::escape_terminal as esc;
 use crate::units::group as num;
+use crate::units::human;
 
 /// Options of the goroutine renderers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +88,7 @@ fn waits_text(g: &Group) -> Option<String> {
 }
 
 /// The shown groups: every leak and suspect, then others up to `top`.
-fn shown<'a>(r: &'a GoroutineReport, top: usize) -> (Vec<&'a Group>, usize) {
+fn shown(r: &GoroutineReport, top: usize) -> (Vec<&Group>, usize) {
     let mut out = Vec::new();
     let mut others = 0;
     for g in &r.groups {
@@ -177,10 +178,11 @@ pub fn write_text(
         writeln!(w)?;
         writeln!(
             w,
-            "{:>2}. {} {} goroutines{} {}: {}",
+            "{:>2}. {} {} goroutine{}{} {}: {}",
             i + 1,
             verdict,
             num(g.count),
+            if g.count == 1 { "" } else { "s" },
             esc(&state),
             esc(&rule.kind),
             esc(&g.reason)
@@ -201,6 +203,29 @@ pub fn write_text(
         }
         if let Some(wt) = waits_text(g) {
             writeln!(w, "    waiting     {wt}")?;
+        }
+        writeln!(
+            w,
+            "    stacks      {} ({})",
+            human(g.stack_bytes as i64, "bytes"),
+            g.stack_basis.describe()
+        )?;
+        if let Some(h) = g.heap_inuse {
+            let sites: Vec<String> = g
+                .heap_sites
+                .iter()
+                .map(|(s, v)| format!("{} {}", site(s), human(*v, "bytes")))
+                .collect();
+            writeln!(
+                w,
+                "    heap        {} in use under this group's function{}",
+                human(h, "bytes"),
+                if sites.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", esc(&sites.join("; ")))
+                }
+            )?;
         }
         if g.locked > 0 {
             writeln!(
@@ -334,8 +359,20 @@ struct JsonGroup<'a> {
     locked_to_thread: u64,
     truncated: u64,
     distinct_stacks: u64,
+    stack_bytes: u64,
+    stack_basis: &'static str,
+    heap_inuse_bytes: Option<i64>,
+    heap_sites: Vec<JsonHeapSite<'a>>,
     goroutine_ids: &'a [u64],
     stack: Vec<JsonSite<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHeapSite<'a> {
+    function: &'a str,
+    file: &'a str,
+    line: u32,
+    inuse_bytes: i64,
 }
 
 #[derive(Serialize)]
@@ -427,6 +464,23 @@ pub fn write_json(r: &GoroutineReport, w: &mut dyn Write) -> Result<()> {
                 locked_to_thread: g.locked,
                 truncated: g.truncated,
                 distinct_stacks: g.stacks,
+                stack_bytes: g.stack_bytes,
+                stack_basis: match g.stack_basis {
+                    StackBasis::Measured => "measured",
+                    StackBasis::Average => "average",
+                    StackBasis::Minimum => "minimum",
+                },
+                heap_inuse_bytes: g.heap_inuse,
+                heap_sites: g
+                    .heap_sites
+                    .iter()
+                    .map(|(s, v)| JsonHeapSite {
+                        function: &s.func,
+                        file: &s.file,
+                        line: s.line,
+                        inuse_bytes: *v,
+                    })
+                    .collect(),
                 goroutine_ids: &g.ids,
                 stack: g.stack.iter().map(jsite).collect(),
             })

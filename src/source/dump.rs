@@ -69,6 +69,11 @@ fn read_file(path: &str, opts: &DecodeOptions) -> Result<Dump> {
         }
         return g::decode(&all, opts);
     };
+    if !gz && len >= PARALLEL_MIN {
+        if let Some(d) = two_parts(path, len, format, opts)? {
+            return Ok(d);
+        }
+    }
     let mut counted = Counted {
         inner: reader,
         n: head.len() as u64,
@@ -82,6 +87,54 @@ fn read_file(path: &str, opts: &DecodeOptions) -> Result<Dump> {
         );
     }
     Ok(d)
+}
+
+/// Traceback text this large is parsed in two halves on two threads.
+const PARALLEL_MIN: u64 = 64 << 20;
+
+/// Parses an uncompressed traceback file in two parts, split at a goroutine header near the
+/// middle, on two threads. None when no split point is found or the second part fails (the
+/// caller then parses it whole, so an error names the right line).
+fn two_parts(
+    path: &str,
+    len: u64,
+    format: crate::model::goroutine::DumpFormat,
+    opts: &DecodeOptions,
+) -> Result<Option<Dump>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).context("cannot open")?;
+    f.seek(SeekFrom::Start(len / 2)).context("cannot read")?;
+    let mut window = Vec::new();
+    (&mut f)
+        .take(4 << 20)
+        .read_to_end(&mut window)
+        .context("cannot read")?;
+    let Some(i) = memchr::memmem::find(&window, b"\n\ngoroutine ") else {
+        return Ok(None);
+    };
+    let split = len / 2 + i as u64 + 2;
+    let part = |start: u64, n: u64| -> Result<Dump> {
+        let mut f = std::fs::File::open(path).context("cannot open")?;
+        f.seek(SeekFrom::Start(start)).context("cannot read")?;
+        g::parse_text(
+            BufReader::with_capacity(1 << 20, f.take(n)),
+            format,
+            &opts.limits,
+        )
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let second = s.spawn(|| part(split, len - split));
+        let first = part(0, split);
+        (first, second.join())
+    });
+    let a = a?;
+    let Ok(Ok(b)) = b else {
+        return Ok(None);
+    };
+    if a.goroutines.len() + b.goroutines.len() > opts.limits.max_samples {
+        return Ok(None);
+    }
+    Ok(Some(g::concat(a, b)))
 }
 
 struct Counted<R> {

@@ -7,7 +7,8 @@
 //     to a server that accepts connections and never answers: blocks in the
 //     HTTP round trip forever (created by main.serveUsers).
 //   - main.watchSession: waits for <-ctx.Done() on context.Background(), a
-//     context that can never be done (created by main.openSessions).
+//     context that can never be done (created by main.openSessions); each holds
+//     32 KiB of session state, so the heap grows with the leak.
 //   - main.sendResult: sends a result on an unbuffered channel whose receiver
 //     (main.lookup) gave up after a timeout: the receiver is forgotten
 //     (created by main.lookup).
@@ -23,8 +24,8 @@
 // Modes:
 //
 //	leaky -out DIR [-batches 2] [-per 10] [-wait 61s] [-quit-after K]
-//	    runs batch 1, writes DIR/t1.* snapshots (proto, debug=1, debug=2 and
-//	    runtime.NumGoroutine in t1.json), waits, runs batch 2, writes t2.*.
+//	    runs batch 1, writes DIR/t1.* snapshots (proto, debug=1, debug=2, the
+//	    heap profile as proto and debug=1, runtime.NumGoroutine in t1.json), waits, runs batch 2, writes t2.*.
 //	    With -quit-after K it sends itself SIGQUIT after snapshot K (run it
 //	    with GOTRACEBACK=all and stderr to a file for the crash-text format).
 //	leaky -serve 127.0.0.1:0 [-interval 200ms] [-max 40]
@@ -92,9 +93,11 @@ func serveUsers(n, first int) {
 
 //go:noinline
 func watchSession(ctx context.Context, id int) {
+	// Session state that lives as long as the goroutine: the leak holds it.
+	state := make([]byte, 32<<10)
 	// The leak: ctx is context.Background(), whose Done channel is nil.
 	<-ctx.Done()
-	sink[id%len(sink)]++
+	sink[id%len(sink)] += int64(state[id%len(state)])
 }
 
 func openSessions(n int) {
@@ -189,14 +192,16 @@ func batch(per int) {
 func snapshot(dir, name string) {
 	n := runtime.NumGoroutine()
 	for _, f := range []struct {
-		ext   string
-		debug int
-	}{{"pb.gz", 0}, {"debug1.txt", 1}, {"debug2.txt", 2}} {
+		ext     string
+		debug   int
+		profile string
+	}{{"pb.gz", 0, "goroutine"}, {"debug1.txt", 1, "goroutine"}, {"debug2.txt", 2, "goroutine"},
+		{"heap.pb.gz", 0, "heap"}, {"heap.debug1.txt", 1, "heap"}} {
 		out, err := os.Create(filepath.Join(dir, name+"."+f.ext))
 		if err != nil {
 			panic(err)
 		}
-		if err := pprof.Lookup("goroutine").WriteTo(out, f.debug); err != nil {
+		if err := pprof.Lookup(f.profile).WriteTo(out, f.debug); err != nil {
 			panic(err)
 		}
 		out.Close()
