@@ -63,7 +63,11 @@ fn declared_length_does_not_size_the_stream_buffer() {
         let o = capped(&[p.as_os_str()], None);
         assert_eq!(o.status.code(), Some(2), "field {field}: {o:?}");
         let e = stderr(&o);
-        assert!(e.contains("runs past the end of its message"), "{e}");
+        // A string that long is refused by the string-length limit first.
+        assert!(
+            e.contains("runs past the end of its message") || e.contains("is over the limit of"),
+            "{e}"
+        );
     }
 }
 
@@ -182,4 +186,30 @@ fn samples_before_sample_types_decode_the_same_gzipped() {
     assert_eq!(a["sites"], b["sites"]);
     assert_eq!(a["sites"], c["sites"]);
     assert!(!a["sites"].as_array().unwrap().is_empty());
+}
+
+/// Finding 9: one huge string (a 64 MiB function name, 64 KB gzipped) is refused before it is
+/// buffered and copied (it was held three times); a 1 MiB name is fine.
+#[test]
+fn huge_strings_are_refused_before_they_are_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    for (len, ok) in [(64usize << 20, false), (1 << 20, true)] {
+        let mut p = heap_profile();
+        p.string_table[8] = format!("main.{}", "x".repeat(len));
+        let gz = write(dir.path(), &format!("s{len}.pb.gz"), &gzip(&encode(&p)));
+        let o = capped(
+            &[gz.as_os_str(), "--format".as_ref(), "json".as_ref()],
+            None,
+        );
+        if ok {
+            assert!(o.status.success(), "{}", stderr(&o));
+        } else {
+            assert_eq!(o.status.code(), Some(2));
+            assert!(
+                stderr(&o).contains("is over the limit of 16777216 bytes"),
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
 }
