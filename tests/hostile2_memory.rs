@@ -213,3 +213,78 @@ fn huge_strings_are_refused_before_they_are_copied() {
         }
     }
 }
+
+/// Finding 6: a flame graph draws at most `MAX_FRAMES` frames (the widest), whatever
+/// `--min-width`: 1000 distinct stacks of 1000 frames (1M frames) once made a ~200 MB SVG and
+/// GiBs of memory; under the 1 GB limit it now renders, with the total kept.
+#[test]
+fn flame_graph_frames_are_capped() {
+    let mut p = heapdoc::pb::Profile {
+        sample_type: vec![
+            heapdoc::pb::ValueType { r#type: 1, unit: 2 },
+            heapdoc::pb::ValueType { r#type: 3, unit: 4 },
+        ],
+        string_table: ["", "objects", "count", "space", "bytes", "/src/main.go"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..Default::default()
+    };
+    for k in 1..=3000u64 {
+        p.string_table.push(format!("main.f{k}"));
+        let name = p.string_table.len() as i64 - 1;
+        p.function.push(heapdoc::pb::Function {
+            id: k,
+            name,
+            system_name: name,
+            filename: 5,
+            start_line: 0,
+        });
+        p.location.push(heapdoc::pb::Location {
+            id: k,
+            address: k * 16,
+            line: vec![heapdoc::pb::Line {
+                function_id: k,
+                line: k as i64,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+    }
+    // A small deterministic generator: distinct stacks from the first frame on.
+    let mut x = 16u64;
+    for _ in 0..1000 {
+        let stack = (0..1000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                1 + (x >> 33) % 3000
+            })
+            .collect();
+        p.sample.push(heapdoc::pb::Sample {
+            location_id: stack,
+            value: vec![1, 4096],
+            label: vec![],
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prof = write(dir.path(), "deep.pb.gz", &gzip(&encode(&p)));
+    for extra in [&[][..], &["--min-width", "0"][..]] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["flame".as_ref(), prof.as_os_str()];
+        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        let o = capped(&args, None);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let svg = String::from_utf8(o.stdout).unwrap();
+        let frames = svg.matches("<rect").count();
+        // The frames drawn, plus at most one `…` per stack cut, the root and the legend.
+        assert!(
+            frames <= heapdoc::render::flame::MAX_FRAMES + 1000 + 100,
+            "{extra:?}: {frames} frames"
+        );
+        assert!(
+            svg.contains("<title>all (4,096,000 bytes, 100%)"),
+            "{extra:?}"
+        );
+    }
+}
