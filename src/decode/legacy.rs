@@ -27,15 +27,17 @@ pub fn sniff(buf: &[u8]) -> bool {
     head.starts_with(b"heap profile:") || head.starts_with(b"goroutine profile:")
 }
 
+/// `buf` without a UTF-8 byte order mark and leading whitespace (blank lines).
 fn trim_start(buf: &[u8]) -> &[u8] {
+    let buf = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
     let n = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
     &buf[n..]
 }
 
-/// A record before symbolization: values and the stack's addresses (already minus one).
 /// Bytes the expanded `$variable` mapping paths of one file may take beyond the file's size.
 const MAP_PATHS_BUDGET: usize = 16 << 20;
 
+/// A record before symbolization: values and the stack's addresses (already minus one).
 struct Record {
     values: Vec<i64>,
     addrs: Vec<u64>,
@@ -64,11 +66,16 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
         }
         offset += line.len() + 1;
     }
-    let mut lines = text.lines().enumerate().peekable();
+    // A byte order mark and blank lines before the header are skipped, as `sniff` does.
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| l.trim_start_matches('\u{feff}').trim().is_empty())
+        .peekable();
     let (_, header) = lines
         .next()
         .ok_or_else(|| anyhow!("empty legacy text profile"))?;
-    let header = header.trim();
+    let header = header.trim_start_matches('\u{feff}').trim();
     let mut b = Builder::default();
     let mut records = Vec::new();
     // Symbols from `#` lines: address -> frames (innermost first).

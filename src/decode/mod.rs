@@ -151,6 +151,11 @@ fn refuse(data: &[u8]) -> Option<String> {
     if lower.starts_with("<?xml") || lower.starts_with("<svg") {
         return Some("input is XML/SVG, not a profile".into());
     }
+    if t.starts_with("goroutine ") && t[10..].starts_with(|c: char| c.is_ascii_digit()) {
+        return Some(
+            "input is a goroutine stack dump (/debug/pprof/goroutine?debug=2), not a profile; fetch ?debug=1 or the binary profile".into(),
+        );
+    }
     if t.starts_with('{') || t.starts_with('[') {
         return Some("input is JSON, not a pprof profile".into());
     }
