@@ -288,3 +288,24 @@ fn flame_graph_frames_are_capped() {
         );
     }
 }
+
+/// Finding 8: legacy heap records are stored flat (~60 bytes each, not ~190): 4M one-frame
+/// records (92 MB of text, 2 MB gzipped) decode under the 1 GB limit, totals exact.
+#[test]
+fn legacy_records_are_stored_compactly() {
+    let n = 4_000_000u64;
+    let mut text = format!("heap profile: {n}: {n} [ {n}: {n}] @ heap/1\n").into_bytes();
+    for i in 0..n {
+        text.extend_from_slice(
+            format!("1: 1 [1: 1] @ 0x{:x}\n", 0x400000 + (i % 5000) * 16).as_bytes(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "records.txt.gz", &gzip(&text));
+    drop(text);
+    let o = capped(&[p.as_os_str(), "--format".as_ref(), "json".as_ref()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let total = v["total"].as_i64().or_else(|| v["total"]["value"].as_i64());
+    assert_eq!(total, Some(n as i64), "{}", &v.to_string()[..300]);
+}

@@ -18,7 +18,12 @@ const CASES: &[(&str, i32, &str)] = &[
         "Total: -8192.00 PiB in 1 objects",
     ),
     // mark_inline: `total - unattributed` overflowed when attributed values sum past i64::MAX.
-    ("inline-cutoff-overflow.pb", 0, "main.work /src/main.go:12"),
+    // Since issue 16 (finding 21) a site sum past 64 bits is refused rather than clamped.
+    (
+        "inline-cutoff-overflow.pb",
+        2,
+        "values of one allocation site sum past 64 bits",
+    ),
     // legacy text: chained `$var` replacement doubled the mapping path 48 times (2^48 bytes).
     (
         "legacy-map-vars-exponential.txt",
