@@ -7,15 +7,11 @@
 # when any run is over its budget, was killed, or took over $RSS_TIMEOUT seconds (default 120).
 # Exit 2 from heapdoc (a refused input) is fine: the budget is what matters.
 #
-#   scripts/rss-check.sh            HEAPDOC=path/to/heapdoc (default target/release/heapdoc,
-#                                   else target/debug/heapdoc)
+#   HEAPDOC=target/release/heapdoc scripts/rss-check.sh     (default: target/debug/heapdoc)
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-heapdoc="${HEAPDOC:-}"
-if [ -z "$heapdoc" ]; then
-    if [ -x target/release/heapdoc ]; then heapdoc=target/release/heapdoc; else heapdoc=target/debug/heapdoc; fi
-fi
+heapdoc="${HEAPDOC:-target/debug/heapdoc}"
 [ -x "$heapdoc" ] || { echo "rss-check: no heapdoc binary (cargo build first)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "rss-check: needs /usr/bin/time (GNU time)" >&2; exit 1; }
 timeout_s="${RSS_TIMEOUT:-120}"
