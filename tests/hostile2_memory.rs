@@ -272,7 +272,7 @@ fn flame_graph_frames_are_capped() {
     let prof = write(dir.path(), "deep.pb.gz", &gzip(&encode(&p)));
     for extra in [&[][..], &["--min-width", "0"][..]] {
         let mut args: Vec<&std::ffi::OsStr> = vec!["flame".as_ref(), prof.as_os_str()];
-        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         let o = capped(&args, None);
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
         let svg = String::from_utf8(o.stdout).unwrap();

@@ -291,10 +291,10 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(secs > 0.0) {
+    if secs.is_nan() || secs <= 0.0 {
         return Err(format!("{s:?}: the timeout must be more than 0 seconds"));
     }
-    if !(secs <= 1e9) {
+    if secs > 1e9 {
         return Err(format!(
             "{s:?}: the timeout must be at most 1e9 seconds (about 31 years)"
         ));

@@ -317,14 +317,7 @@ fn prune_top_down(
     // (issue 16, finding 6: 4M frames made a 757 MB SVG and GiBs of memory).
     let total: i64 = keep.iter().map(|&i| vals[i as usize]).sum();
     let mut seq = 0u64;
-    let mut work: std::collections::BinaryHeap<(
-        i64,
-        Reverse<usize>,
-        Reverse<u64>,
-        usize,
-        usize,
-        Vec<u32>,
-    )> = std::collections::BinaryHeap::new();
+    let mut work: std::collections::BinaryHeap<Pending> = std::collections::BinaryHeap::new();
     work.push((total, Reverse(0), Reverse(0), 0, keep.len(), Vec::new()));
     let mut drawn = 0usize;
     while let Some((group_width, Reverse(depth), _, a, b, prefix)) = work.pop() {
@@ -383,6 +376,10 @@ fn prune_top_down(
     }
     out
 }
+
+/// A group of paths waiting in [`prune_top_down`]: (width, depth reversed, sequence
+/// reversed, range of `keep`, depth, the frames above).
+type Pending = (i64, Reverse<usize>, Reverse<u64>, usize, usize, Vec<u32>);
 
 /// The frame standing for the frames `--min-width` cut from one caller.
 pub const MERGED: &str = "…";
