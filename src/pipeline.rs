@@ -87,10 +87,7 @@ fn complete(
     if let Some(cpu) = &req.cpu {
         let (p, n) = load(std::slice::from_ref(cpu), decode, fetch)?;
         if p.kind() != Kind::Cpu {
-            bail!(
-                "--cpu {cpu}: a {} profile, not a CPU profile",
-                p.kind().describe()
-            );
+            bail!("--cpu {cpu}: a {}, not a CPU profile", p.kind().describe());
         }
         // The CPU profile is classified with the same rules and compiler reasons.
         let cpu_opts = AnalyzeOptions {

@@ -148,3 +148,64 @@ fn query_tokens_are_redacted_in_errors_and_reports() {
     }
     assert!(seen.lock().unwrap()[0].contains("access_token=TOPSECRET-q"));
 }
+
+fn redirect_to(location: String) -> impl Fn(&str) -> Vec<u8> + Send + 'static {
+    move |_| {
+        format!("HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n")
+            .into_bytes()
+    }
+}
+
+/// Finding 15: a redirect to another host or port carries no `-H` header (nor Authorization);
+/// one to the same origin keeps them. A redirect to a non-HTTP URL is named in the error.
+#[test]
+fn custom_headers_do_not_follow_a_cross_origin_redirect() {
+    let (other, other_seen) = serve(1, ok_profile);
+    let (first, first_seen) = serve(1, redirect_to(format!("http://localhost:{other}/steal")));
+    let url = format!("http://127.0.0.1:{first}/debug/pprof/heap");
+    let o = heapdoc()
+        .args([&url, "--no-save", "-H", "X-Api-Key: TOPSECRET-apikey"])
+        .env("HEAPDOC_BEARER_TOKEN", "TOPSECRET-bearer")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first_head = first_seen.lock().unwrap()[0].clone();
+    assert!(first_head.contains("TOPSECRET-apikey"), "{first_head}");
+    let other_head = other_seen.lock().unwrap()[0].clone();
+    assert!(other_head.starts_with("GET /steal"), "{other_head}");
+    assert!(!other_head.contains("TOPSECRET"), "{other_head}");
+
+    // Same origin: the header follows.
+    let (port, seen) = serve(2, |head| {
+        if head.starts_with("GET /debug/pprof/heap ") {
+            b"HTTP/1.1 302 Found\r\nConnection: close\r\nLocation: /debug/pprof/heap2\r\nContent-Length: 0\r\n\r\n".to_vec()
+        } else {
+            ok_profile(head)
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/debug/pprof/heap");
+    let o = heapdoc()
+        .args([&url, "--no-save", "-H", "X-Api-Key: same-origin"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let heads = seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2);
+    assert!(
+        heads[1].starts_with("GET /debug/pprof/heap2"),
+        "{}",
+        heads[1]
+    );
+    assert!(heads[1].contains("same-origin"), "{}", heads[1]);
+
+    // file:// is named as a redirect, not reported as the first server's answer.
+    let (port, _) = serve(1, redirect_to("file:///etc/passwd".to_string()));
+    let url = format!("http://127.0.0.1:{port}/debug/pprof/heap");
+    let o = heapdoc().args([&url, "--no-save"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("redirected to") && e.contains("file:///etc/passwd"),
+        "{e}"
+    );
+}

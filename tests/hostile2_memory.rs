@@ -63,7 +63,11 @@ fn declared_length_does_not_size_the_stream_buffer() {
         let o = capped(&[p.as_os_str()], None);
         assert_eq!(o.status.code(), Some(2), "field {field}: {o:?}");
         let e = stderr(&o);
-        assert!(e.contains("runs past the end of its message"), "{e}");
+        // A string that long is refused by the string-length limit first.
+        assert!(
+            e.contains("runs past the end of its message") || e.contains("is over the limit of"),
+            "{e}"
+        );
     }
 }
 
@@ -182,4 +186,126 @@ fn samples_before_sample_types_decode_the_same_gzipped() {
     assert_eq!(a["sites"], b["sites"]);
     assert_eq!(a["sites"], c["sites"]);
     assert!(!a["sites"].as_array().unwrap().is_empty());
+}
+
+/// Finding 9: one huge string (a 64 MiB function name, 64 KB gzipped) is refused before it is
+/// buffered and copied (it was held three times); a 1 MiB name is fine.
+#[test]
+fn huge_strings_are_refused_before_they_are_copied() {
+    let dir = tempfile::tempdir().unwrap();
+    for (len, ok) in [(64usize << 20, false), (1 << 20, true)] {
+        let mut p = heap_profile();
+        p.string_table[8] = format!("main.{}", "x".repeat(len));
+        let gz = write(dir.path(), &format!("s{len}.pb.gz"), &gzip(&encode(&p)));
+        let o = capped(
+            &[gz.as_os_str(), "--format".as_ref(), "json".as_ref()],
+            None,
+        );
+        if ok {
+            assert!(o.status.success(), "{}", stderr(&o));
+        } else {
+            assert_eq!(o.status.code(), Some(2));
+            assert!(
+                stderr(&o).contains("is over the limit of 16777216 bytes"),
+                "{}",
+                stderr(&o)
+            );
+        }
+    }
+}
+
+/// Finding 6: a flame graph draws at most `MAX_FRAMES` frames (the widest), whatever
+/// `--min-width`: 1000 distinct stacks of 1000 frames (1M frames) once made a ~200 MB SVG and
+/// GiBs of memory; under the 1 GB limit it now renders, with the total kept.
+#[test]
+fn flame_graph_frames_are_capped() {
+    let mut p = heapdoc::pb::Profile {
+        sample_type: vec![
+            heapdoc::pb::ValueType { r#type: 1, unit: 2 },
+            heapdoc::pb::ValueType { r#type: 3, unit: 4 },
+        ],
+        string_table: ["", "objects", "count", "space", "bytes", "/src/main.go"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        ..Default::default()
+    };
+    for k in 1..=3000u64 {
+        p.string_table.push(format!("main.f{k}"));
+        let name = p.string_table.len() as i64 - 1;
+        p.function.push(heapdoc::pb::Function {
+            id: k,
+            name,
+            system_name: name,
+            filename: 5,
+            start_line: 0,
+        });
+        p.location.push(heapdoc::pb::Location {
+            id: k,
+            address: k * 16,
+            line: vec![heapdoc::pb::Line {
+                function_id: k,
+                line: k as i64,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+    }
+    // A small deterministic generator: distinct stacks from the first frame on.
+    let mut x = 16u64;
+    for _ in 0..1000 {
+        let stack = (0..1000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                1 + (x >> 33) % 3000
+            })
+            .collect();
+        p.sample.push(heapdoc::pb::Sample {
+            location_id: stack,
+            value: vec![1, 4096],
+            label: vec![],
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prof = write(dir.path(), "deep.pb.gz", &gzip(&encode(&p)));
+    for extra in [&[][..], &["--min-width", "0"][..]] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["flame".as_ref(), prof.as_os_str()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let o = capped(&args, None);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let svg = String::from_utf8(o.stdout).unwrap();
+        let frames = svg.matches("<rect").count();
+        // The frames drawn, plus at most one `…` per stack cut, the root and the legend.
+        assert!(
+            frames <= heapdoc::render::flame::MAX_FRAMES + 1000 + 100,
+            "{extra:?}: {frames} frames"
+        );
+        assert!(
+            svg.contains("<title>all (4,096,000 bytes, 100%)"),
+            "{extra:?}"
+        );
+    }
+}
+
+/// Finding 8: legacy heap records are stored flat (~60 bytes each, not ~190): 4M one-frame
+/// records (92 MB of text, 2 MB gzipped) decode under the 1 GB limit, totals exact.
+#[test]
+fn legacy_records_are_stored_compactly() {
+    let n = 4_000_000u64;
+    let mut text = format!("heap profile: {n}: {n} [ {n}: {n}] @ heap/1\n").into_bytes();
+    for i in 0..n {
+        text.extend_from_slice(
+            format!("1: 1 [1: 1] @ 0x{:x}\n", 0x400000 + (i % 5000) * 16).as_bytes(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "records.txt.gz", &gzip(&text));
+    drop(text);
+    let o = capped(&[p.as_os_str(), "--format".as_ref(), "json".as_ref()], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let total = v["total"].as_i64().or_else(|| v["total"]["value"].as_i64());
+    assert_eq!(total, Some(n as i64), "{}", &v.to_string()[..300]);
 }

@@ -62,21 +62,17 @@ fn output_to_fifo_writes_into_it() {
 }
 
 /// Finding 1: a device node stays a device (as root, a mknod'd copy of /dev/null in a temp
-/// dir; otherwise /dev/null itself, which a non-root user cannot replace but must be able to
-/// write to).
+/// dir; where mknod is not allowed, /dev/null itself).
 #[test]
 fn output_to_device_writes_into_it() {
     let dir = tempfile::tempdir().unwrap();
-    let dev = if euid() == 0 {
-        let p = dir.path().join("null");
-        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
-        // SAFETY: a valid path; makedev(1, 3) is /dev/null's device number.
-        let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
-        assert_eq!(rc, 0, "mknod failed");
-        p
-    } else {
-        PathBuf::from("/dev/null")
-    };
+    let p = dir.path().join("null");
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path; makedev(1, 3) is /dev/null's device number.
+    let made = euid() == 0
+        && unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) } == 0;
+    // Without root (or CAP_MKNOD), /dev/null itself: it must be written to, not replaced.
+    let dev = if made { p } else { PathBuf::from("/dev/null") };
     heapdoc().args([PROFILE, "-o"]).arg(&dev).assert().success();
     let m = std::fs::symlink_metadata(&dev).unwrap();
     assert!(
@@ -278,4 +274,72 @@ fn output_writes_through_links() {
     assert_eq!(std::fs::read(d.join("created.txt")).unwrap(), r);
     assert_eq!(std::fs::read(d.join("b.txt")).unwrap(), r);
     assert!(temp_files(d).is_empty());
+}
+
+/// Finding 24 (cosmetic, the cheap ones): a failed stdout write names stdout; `--cpu` with a
+/// heap profile says "a Go allocs profile" once; a timeout too large says what the limit is;
+/// a byte order mark or blank lines before a legacy header are skipped; a goroutine stack
+/// dump (debug=2) is named.
+#[test]
+fn cosmetic_messages() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    if let Ok(full) = full {
+        let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("heapdoc"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg(PROFILE)
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("writing to stdout"));
+    }
+    let o = heapdoc()
+        .args([PROFILE, "--cpu", PROFILE])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("a Go allocs profile, not a CPU profile"), "{e}");
+    let o = heapdoc()
+        .args(["--timeout", "1e10", "localhost:1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at most 1e9 seconds"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/profiles/go1.27/appendgrowth.heap.default.debug1.txt"),
+    )
+    .unwrap();
+    for (name, prefix) in [
+        ("bom.txt", &b"\xef\xbb\xbf"[..]),
+        ("blank.txt", b"\n\n  \n"),
+    ] {
+        let mut bytes = prefix.to_vec();
+        bytes.extend_from_slice(&text);
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let o = heapdoc().arg(&p).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).starts_with("Go heap profile"));
+    }
+    // A goroutine traceback (debug=2) is read since issue 19; a truncated one names the line.
+    let p = dir.path().join("g2.txt");
+    std::fs::write(&p, "goroutine 1 [running]:\nmain.main()\n").unwrap();
+    let o = heapdoc().arg(&p).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 2: goroutine 1"), "{err}");
+    std::fs::write(
+        &p,
+        "goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n",
+    )
+    .unwrap();
+    let o = heapdoc().arg(&p).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("goroutine profile"));
 }

@@ -18,7 +18,7 @@ const CASES: &[(&str, i32, &str)] = &[
         "Total: -8192.00 PiB in 1 objects",
     ),
     // mark_inline: `total - unattributed` overflowed when attributed values sum past i64::MAX.
-    // Such a site's sum cannot be shown exactly: refused since issue 16 (finding 21).
+    // Since issue 16 (finding 21) a site sum past 64 bits is refused rather than clamped.
     (
         "inline-cutoff-overflow.pb",
         2,

@@ -402,17 +402,30 @@ pub fn attribute_visiting<V: StackVisitor>(
 struct Edge {
     /// Every traversal so far stayed within one location.
     inline: bool,
-    weight: i128,
+    /// The exact i128 weight as two 64-bit halves: i128's 16-byte alignment made an edge
+    /// 32 bytes, and deep random stacks have millions of edges (issue 16, finding 7).
+    weight: [u64; 2],
     /// The last stack counted in `weight`.
     stamp: u32,
     seen: bool,
+}
+
+impl Edge {
+    fn weight(&self) -> i128 {
+        ((u128::from(self.weight[1]) << 64) | u128::from(self.weight[0])) as i128
+    }
+
+    fn add(&mut self, v: i128) {
+        let w = (self.weight() + v) as u128;
+        self.weight = [w as u64, (w >> 64) as u64];
+    }
 }
 
 impl Default for Edge {
     fn default() -> Self {
         Edge {
             inline: true,
-            weight: 0,
+            weight: [0, 0],
             stamp: u32::MAX,
             seen: false,
         }
@@ -641,7 +654,7 @@ impl Attribution {
                                 e.inline &= inline;
                                 if e.stamp != i as u32 {
                                     // Weight counts each stack once per edge.
-                                    e.weight += v;
+                                    e.add(v);
                                     e.stamp = i as u32;
                                 }
                             }
@@ -660,17 +673,23 @@ impl Attribution {
             edges
         });
         drop((stack_nz, wide, kept_sums));
-        let mut edges: FxHashMap<(SiteId, SiteId), Edge> = FxHashMap::default();
+        // Merged into the largest part's map, not a new one: with many distinct edges (deep
+        // random stacks and --top 0) a third map was the peak (issue 16, finding 7).
+        let mut parts = parts;
+        parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let mut parts = parts.into_iter();
+        let mut edges: FxHashMap<(SiteId, SiteId), Edge> = parts.next().unwrap_or_default();
         for part in parts {
             for (key, e) in part {
                 let m = edges.entry(key).or_default();
                 m.inline &= e.inline;
-                m.weight += e.weight;
+                m.add(e.weight());
             }
         }
         let (mut inl, mut noinl) = (vec![false; self.sites.len()], vec![false; self.sites.len()]);
-        for (&(_, c), &Edge { inline, weight, .. }) in &edges {
-            if weight.unsigned_abs() < edge_cutoff {
+        for (&(_, c), e) in &edges {
+            let inline = e.inline;
+            if e.weight().unsigned_abs() < edge_cutoff {
                 continue;
             }
             if inline {

@@ -318,8 +318,13 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 1e9) {
+    if secs.is_nan() || secs <= 0.0 {
         return Err(format!("{s:?}: the timeout must be more than 0 seconds"));
+    }
+    if secs > 1e9 {
+        return Err(format!(
+            "{s:?}: the timeout must be at most 1e9 seconds (about 31 years)"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }

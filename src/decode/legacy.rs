@@ -27,20 +27,42 @@ pub fn sniff(buf: &[u8]) -> bool {
     head.starts_with(b"heap profile:") || head.starts_with(b"goroutine profile:")
 }
 
+/// `buf` without a UTF-8 byte order mark and leading whitespace (blank lines).
 fn trim_start(buf: &[u8]) -> &[u8] {
+    let buf = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(buf);
     let n = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
     &buf[n..]
 }
 
-/// A record before symbolization: values and the stack's addresses (already minus one).
 /// Bytes the expanded `$variable` mapping paths of one file may take beyond the file's size.
 const MAP_PATHS_BUDGET: usize = 16 << 20;
 
-struct Record {
+/// The records before symbolization, stored flat: about 60 bytes a one-frame record, where
+/// a struct of three `Vec`s per record took ~190 (issue 16, finding 8).
+#[derive(Default)]
+struct Records {
+    /// Every record's values, `width` each.
     values: Vec<i64>,
+    width: usize,
+    /// Every record's addresses (already minus one), record `i`'s are
+    /// `addrs[addr_end[i-1]..addr_end[i]]`.
     addrs: Vec<u64>,
-    labels: Vec<(String, String)>,
-    blocksize: Option<i64>,
+    addr_end: Vec<usize>,
+    /// Per record, the heap profile's block size (`bytes` label); empty for goroutines.
+    blocksize: Vec<i64>,
+    /// `# labels:` lines, by record index (rare).
+    labels: Vec<(usize, Vec<(String, String)>)>,
+}
+
+impl Records {
+    fn len(&self) -> usize {
+        self.addr_end.len()
+    }
+
+    fn addrs(&self, i: usize) -> &[u64] {
+        let start = if i == 0 { 0 } else { self.addr_end[i - 1] };
+        &self.addrs[start..self.addr_end[i]]
+    }
 }
 
 /// Parses a legacy text profile whose first line [`sniff`] recognized. `limits` bounds line
@@ -64,13 +86,18 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
         }
         offset += line.len() + 1;
     }
-    let mut lines = text.lines().enumerate().peekable();
+    // A byte order mark and blank lines before the header are skipped, as `sniff` does.
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| l.trim_start_matches('\u{feff}').trim().is_empty())
+        .peekable();
     let (_, header) = lines
         .next()
         .ok_or_else(|| anyhow!("empty legacy text profile"))?;
-    let header = header.trim();
+    let header = header.trim_start_matches('\u{feff}').trim();
     let mut b = Builder::default();
-    let mut records = Vec::new();
+    let mut records = Records::default();
     // Symbols from `#` lines: address -> frames (innermost first).
     let mut symbols: HashMap<u64, Vec<(String, String, i64)>> = HashMap::new();
     let mut seen_symbols: HashSet<(u64, (String, String, i64))> = HashSet::new();
@@ -190,9 +217,12 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
         }
         if let Some(sym) = line.strip_prefix('#') {
             if let Some(rest) = sym.trim_start().strip_prefix("labels:") {
-                if let Some(rec) = records.last_mut() {
-                    let rec: &mut Record = rec;
-                    rec.labels = parse_labels(rest.trim());
+                if let Some(last) = records.len().checked_sub(1) {
+                    let labels = parse_labels(rest.trim());
+                    match records.labels.last_mut() {
+                        Some((i, l)) if *i == last => *l = labels,
+                        _ => records.labels.push((last, labels)),
+                    }
                 }
                 continue;
             }
@@ -216,9 +246,9 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 limits.max_samples
             );
         }
-        let mut addrs = Vec::new();
+        let first = records.addrs.len();
         for a in stack.split_whitespace() {
-            if addrs.len() >= limits.max_stack_depth {
+            if records.addrs.len() - first >= limits.max_stack_depth {
                 bail!(
                     "line {lineno}: stack has more than {} frames, over the limit",
                     limits.max_stack_depth
@@ -228,7 +258,7 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
             let v = u64::from_str_radix(hex, 16)
                 .map_err(|_| anyhow!("line {lineno}: bad address {a:?}"))?;
             // Return addresses point after the call; pprof stores pc-1, and so do Go's `#` lines.
-            addrs.push(v.saturating_sub(1));
+            records.addrs.push(v.saturating_sub(1));
         }
         let (values, blocksize) = if format == SourceFormat::LegacyHeapText {
             let c = parse_counts(counts).ok_or_else(|| {
@@ -246,25 +276,25 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
             } else {
                 0
             };
-            let v = if include_alloc {
-                vec![ac, asz, ic, is]
+            if include_alloc {
+                records.values.extend([ac, asz, ic, is]);
             } else {
-                vec![ic, is]
-            };
-            (v, Some(blocksize))
+                records.values.extend([ic, is]);
+            }
+            (if include_alloc { 4 } else { 2 }, Some(blocksize))
         } else {
             let n: i64 = counts
                 .trim()
                 .parse()
                 .map_err(|_| anyhow!("line {lineno}: bad goroutine count {:?}", counts.trim()))?;
-            (vec![n], None)
+            records.values.push(n);
+            (1, None)
         };
-        records.push(Record {
-            values,
-            addrs,
-            labels: Vec::new(),
-            blocksize,
-        });
+        records.width = values;
+        records.addr_end.push(records.addrs.len());
+        if let Some(bs) = blocksize {
+            records.blocksize.push(bs);
+        }
     }
 
     let map_ids: Vec<_> = maps
@@ -277,19 +307,17 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
     let mut labels = Vec::new();
     let mut frames = Vec::new();
     let bytes_key = b.intern("bytes");
-    let width = records
-        .first()
-        .map_or(b.profile.sample_types.len(), |r| r.values.len());
+    // Every record of a file has the width of its format (the header decides it).
+    let width = if records.len() == 0 {
+        b.profile.sample_types.len()
+    } else {
+        records.width
+    };
     let mut samples = crate::model::SamplesBuilder::new(width);
-    for rec in &records {
-        if rec.values.len() != width {
-            bail!(
-                "a record has {} values where the first has {width}",
-                rec.values.len()
-            );
-        }
+    let mut rec_labels = records.labels.iter().peekable();
+    for r in 0..records.len() {
         stack.clear();
-        for &a in &rec.addrs {
+        for &a in records.addrs(r) {
             let id = match locs.get(&a) {
                 Some(&id) => id,
                 None => {
@@ -318,7 +346,7 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
             stack.push(id);
         }
         labels.clear();
-        if let Some(bs) = rec.blocksize {
+        if let Some(&bs) = records.blocksize.get(r) {
             labels.push(Label {
                 key: bytes_key,
                 str: Default::default(),
@@ -326,15 +354,17 @@ pub fn parse(buf: &[u8], limits: &Limits) -> Result<Profile> {
                 unit: Default::default(),
             });
         }
-        for (k, v) in &rec.labels {
-            labels.push(Label {
-                key: b.intern(k),
-                str: b.intern(v),
-                num: 0,
-                unit: Default::default(),
-            });
+        if let Some((_, kv)) = rec_labels.next_if(|(i, _)| *i == r) {
+            for (k, v) in kv {
+                labels.push(Label {
+                    key: b.intern(k),
+                    str: b.intern(v),
+                    num: 0,
+                    unit: Default::default(),
+                });
+            }
         }
-        samples.push(&stack, &rec.values, &labels);
+        samples.push(&stack, &records.values[r * width..(r + 1) * width], &labels);
     }
     samples.check_size()?;
     let mut p = b.profile;

@@ -156,6 +156,7 @@ fn refuse(data: &[u8]) -> Option<String> {
     if lower.starts_with("<?xml") || lower.starts_with("<svg") {
         return Some("input is XML/SVG, not a profile".into());
     }
+    // Goroutine tracebacks (`?debug=2`, crash text) are read by `goroutine`, not refused.
     if t.starts_with('{') || t.starts_with('[') {
         return Some("input is JSON, not a pprof profile".into());
     }

@@ -36,6 +36,9 @@ pub struct Limits {
     pub max_strings: usize,
     /// Maximum length in bytes of one line of a legacy text profile.
     pub max_line_len: usize,
+    /// Maximum length in bytes of one string of the string table: a string is held up to
+    /// three times while it is decoded (issue 16, finding 9: one 2 GiB name aborted at 4 GB).
+    pub max_string_len: usize,
 }
 
 impl Default for Limits {
@@ -46,8 +49,19 @@ impl Default for Limits {
             max_locations: 1 << 24,
             max_strings: 1 << 24,
             max_line_len: 1 << 20,
+            max_string_len: 16 << 20,
         }
     }
+}
+
+fn check_string_len(len: u64, limits: &Limits, at: usize) -> Result<()> {
+    if len > limits.max_string_len as u64 {
+        bail!(
+            "a string of {len} bytes at byte offset {at} is over the limit of {} bytes (a limit of heapdoc's decoder)",
+            limits.max_string_len
+        );
+    }
+    Ok(())
 }
 
 fn check_count(n: usize, limit: usize, what: &str, at: usize) -> Result<()> {
@@ -328,6 +342,7 @@ impl Tables {
                             "strings",
                             key_at,
                         )?;
+                        check_string_len(b.len() as u64, limits, key_at)?;
                         if self.string_map.is_empty() {
                             self.first_string_len = b.len();
                         }
@@ -1228,6 +1243,10 @@ impl<R: std::io::Read> Framer<R> {
             WIRE_LEN => {
                 let len = r.varint()?;
                 header = r.pos;
+                if field == 6 {
+                    // Refused before its bytes are buffered.
+                    check_string_len(len, &self.limits, key_at)?;
+                }
                 let total = (header as u64)
                     .checked_add(len)
                     .filter(|&n| n <= st.max_size + 1);

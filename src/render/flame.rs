@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -157,6 +158,17 @@ pub fn folded(
     opts: &FlameOptions,
     min_width_px: f64,
 ) -> (Vec<(String, i64)>, i64) {
+    folded_for(report, opts, min_width_px, min_width_px > 0.0)
+}
+
+/// [`folded`]; `draw`: the lines are for inferno's drawing, which shows at most
+/// [`MAX_FRAMES`] frames (the widest; `--min-width 0` included).
+fn folded_for(
+    report: &Report,
+    opts: &FlameOptions,
+    min_width_px: f64,
+    draw: bool,
+) -> (Vec<(String, i64)>, i64) {
     let p = &report.profile;
     let c = &report.classification;
     // Values per distinct stack first (a cause is a stack's): a line per sample was the cost
@@ -220,7 +232,7 @@ pub fn folded(
         ends.push(flat.len() as u32);
         vals.push(v);
     }
-    if min_width_px > 0.0 && vals.iter().all(|&v| v >= 0) {
+    if draw && vals.iter().all(|&v| v >= 0) {
         // The usual case: cut while building the tree top down (see `prune_top_down`).
         let total: i64 = vals.iter().sum();
         let merged = names.intern(MERGED.to_string());
@@ -229,6 +241,7 @@ pub fn folded(
             .collect();
         let min_value = total as f64 * min_width_px / 1180.0;
         let paths = prune_top_down(&flat, &ends, &vals, keep, min_value, merged);
+        drop((flat, ends, vals));
         return (lines_of(paths, &names), 0);
     }
     let mut paths: Vec<(Vec<u32>, i64)> = (0..vals.len())
@@ -298,9 +311,26 @@ fn prune_top_down(
     let start = |i: usize| if i == 0 { 0 } else { ends[i - 1] as usize };
     let mut out = Vec::new();
     let mut keys: Vec<u64> = Vec::new();
-    // (range of `keep`, depth, the frames above)
-    let mut work: Vec<(usize, usize, usize, Vec<u32>)> = vec![(0, keep.len(), 0, Vec::new())];
-    while let Some((a, b, depth, prefix)) = work.pop() {
+    // Widest frame first, shallower first among equals, then in the order found: (width,
+    // depth reversed, sequence reversed, range of `keep`, depth, the frames above). At most
+    // MAX_FRAMES frames are drawn; past that, the remaining frames are cut like narrow ones
+    // (issue 16, finding 6: 4M frames made a 757 MB SVG and GiBs of memory).
+    let total: i64 = keep.iter().map(|&i| vals[i as usize]).sum();
+    let mut seq = 0u64;
+    let mut work: std::collections::BinaryHeap<Pending> = std::collections::BinaryHeap::new();
+    work.push((total, Reverse(0), Reverse(0), 0, keep.len(), Vec::new()));
+    let mut drawn = 0usize;
+    while let Some((group_width, Reverse(depth), _, a, b, prefix)) = work.pop() {
+        if depth > 0 {
+            if drawn >= MAX_FRAMES {
+                let mut p = prefix;
+                p.pop();
+                p.push(merged);
+                out.push((p, group_width));
+                continue;
+            }
+            drawn += 1;
+        }
         // Sort the group by its frame at `depth` (END for the paths that end above it).
         keys.clear();
         keys.extend(keep[a..b].iter().map(|&i| {
@@ -333,7 +363,8 @@ fn prune_top_down(
             } else {
                 let mut p = prefix.clone();
                 p.push(key);
-                work.push((a + j, a + e, depth + 1, p));
+                seq += 1;
+                work.push((width, Reverse(depth + 1), Reverse(seq), a + j, a + e, p));
             }
             j = e;
         }
@@ -346,8 +377,17 @@ fn prune_top_down(
     out
 }
 
+/// A group of paths waiting in [`prune_top_down`]: (width, depth reversed, sequence
+/// reversed, range of `keep`, depth, the frames above).
+type Pending = (i64, Reverse<usize>, Reverse<u64>, usize, usize, Vec<u32>);
+
 /// The frame standing for the frames `--min-width` cut from one caller.
 pub const MERGED: &str = "…";
+
+/// The most frames a flame graph draws: the widest are kept, the rest cut into `…` frames
+/// like those narrower than `--min-width`. 1180 pixels hold far fewer distinguishable frames
+/// per level; the cap bounds the SVG (and inferno's memory) whatever the profile.
+pub const MAX_FRAMES: usize = 50_000;
 
 /// Frame names, each stored once and named by its index.
 #[derive(Default)]
@@ -447,7 +487,7 @@ fn count_name(unit: &str) -> String {
 /// Writes the SVG flame graph with a title, subtitle and a legend of the causes shown.
 pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Result<()> {
     let c = &report.classification;
-    let (lines, dropped) = folded(report, opts, opts.min_width);
+    let (lines, dropped) = folded_for(report, opts, opts.min_width, true);
 
     // Every frame name gets a color up front, so inferno never picks one (no randomness).
     let mut palette = PaletteMap::default();
@@ -516,11 +556,21 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
     );
     o.palette_map = Some(&mut palette);
 
-    let text: Vec<String> = lines.iter().map(|(s, v)| format!("{s} {v}")).collect();
+    // The lines become inferno's input in place: deep stacks make long lines, and a second
+    // copy of each was the flame graph's peak (issue 16, finding 6).
+    let text: Vec<String> = lines
+        .into_iter()
+        .map(|(mut s, v)| {
+            s.push(' ');
+            s.push_str(&v.to_string());
+            s
+        })
+        .collect();
 
     let mut svg = Vec::new();
     flamegraph::from_lines(&mut o, text.iter().map(|s| s.as_str()), &mut svg)
         .context("rendering the flame graph")?;
+    drop(text);
     let svg = String::from_utf8(svg).context("inferno wrote non-UTF-8 SVG")?;
     w.write_all(add_legend(&svg, &legend).as_bytes())?;
     Ok(())

@@ -153,18 +153,60 @@ impl Transport for UreqTransport {
             .timeout_global(Some(req.timeout))
             .tls_config(tls)
             .user_agent(concat!("heapdoc/", env!("CARGO_PKG_VERSION")))
+            // Redirects are followed below, so headers can be chosen per hop.
+            .max_redirects(0)
             .build()
             .new_agent();
-        let mut rb = agent.get(req.url);
-        for (k, v) in req.headers {
-            rb = rb.header(k.as_str(), v.as_str());
-        }
-        let https = req
-            .url
+        let deadline = Instant::now() + req.timeout;
+        let origin = origin_of(req.url);
+        let mut url = req.url.to_string();
+        let mut hops = 0;
+        let resp = loop {
+            // Another scheme, host or port gets only headers that carry no credentials:
+            // ureq dropped Authorization there, but `-H 'X-Api-Key: …'` followed
+            // (issue 16, finding 15).
+            let same_origin = origin_of(&url) == origin;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(TransportError::Timeout);
+            }
+            let mut rb = agent.get(&url).config().timeout_global(Some(left)).build();
+            for (k, v) in req.headers {
+                if same_origin || is_safe_header(k) {
+                    rb = rb.header(k.as_str(), v.as_str());
+                }
+            }
+            let https = url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+            let resp = rb.call().map_err(|e| classify(e, https))?;
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get("location")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            match (status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(loc)) => {
+                    hops += 1;
+                    if hops > MAX_REDIRECTS {
+                        return Err(TransportError::Other(format!(
+                            "more than {MAX_REDIRECTS} redirects"
+                        )));
+                    }
+                    url = redirect_target(&url, &loc).ok_or_else(|| {
+                        TransportError::Other(format!(
+                            "redirected to {:?}, which is not an http(s) URL",
+                            redact(&loc)
+                        ))
+                    })?;
+                }
+                _ => break resp,
+            }
+        };
+        let https = url
             .get(..8)
             .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
         let classify = |e| classify(e, https);
-        let resp = rb.call().map_err(classify)?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
@@ -212,6 +254,68 @@ impl Transport for UreqTransport {
             body: bytes,
         })
     }
+}
+
+/// Redirects followed before giving up (ureq's default).
+pub(super) const MAX_REDIRECTS: u32 = 10;
+
+/// Headers sent to another origin after a redirect: none that can carry a credential.
+pub(super) fn is_safe_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "accept" | "accept-encoding" | "accept-language" | "user-agent" | "cache-control"
+    )
+}
+
+/// `scheme://host:port` of a URL, lowercased, with the scheme's default port made explicit.
+pub(super) fn origin_of(url: &str) -> String {
+    let n = scheme_len(url).unwrap_or(0);
+    let scheme = url[..n].to_ascii_lowercase();
+    let rest = &url[n..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let mut authority = rest[..end].to_ascii_lowercase();
+    if let Some((_, host)) = authority.rsplit_once('@') {
+        authority = host.to_string();
+    }
+    let has_port = split_host_port(&authority).is_some_and(|(_, p)| p.is_some());
+    if !has_port {
+        authority.push_str(if scheme == "https://" { ":443" } else { ":80" });
+    }
+    format!("{scheme}{authority}")
+}
+
+/// The URL a `Location` header names, relative to `base`; None unless it is http(s).
+pub(super) fn redirect_target(base: &str, loc: &str) -> Option<String> {
+    let loc = loc.trim();
+    let lower = loc.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Some(loc.to_string());
+    }
+    if scheme_len(loc).is_some() || lower.contains(':') && !lower.starts_with('/') {
+        // Another scheme (file:, gopher:, javascript:, …).
+        let colon = lower.find(':')?;
+        if !lower[..colon].contains(['/', '?', '#']) {
+            return None;
+        }
+    }
+    let n = scheme_len(base)?;
+    if let Some(rest) = loc.strip_prefix("//") {
+        return Some(format!("{}{rest}", &base[..n]));
+    }
+    let after = &base[n..];
+    let auth_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let root = &base[..n + auth_end];
+    if loc.starts_with('/') {
+        return Some(format!("{root}{loc}"));
+    }
+    let path = &after[auth_end..];
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let dir = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "/",
+    };
+    Some(format!("{root}{dir}{loc}"))
 }
 
 /// Maps ureq's errors to the cases that have their own message.
