@@ -50,6 +50,26 @@ fn say(line: &str) {
 }
 
 /// Refuses an output file that is one of the request's inputs (before anything is read).
+/// The report of one subcommand's request: its `-o` checked against the inputs first, the
+/// evidence chosen for it (issue 18's defaults), and the notices that choice printed.
+fn report_for(
+    req: &pipeline::ReportRequest,
+    output: &cli::args::OutputArgs,
+    evidence: &cli::args::EvidenceArgs,
+    analysis: &cli::args::AnalysisArgs,
+) -> anyhow::Result<(
+    heapdoc::analyze::Report,
+    heapdoc::analyze::classify::ClassifyInputs,
+)> {
+    guard_output("-o", output.output.as_deref(), &[req])?;
+    let (report, evidence, notices) = pipeline::report_auto(
+        req,
+        &evidence.evidence_options().with_modules(&analysis.module),
+    )?;
+    tell(&notices);
+    Ok((report, evidence))
+}
+
 fn guard_output(
     flag: &str,
     out: Option<&std::path::Path>,
@@ -104,15 +124,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Flame(cmd)) => {
-            let req = cmd.request()?;
-            guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let (report, _, notices) = pipeline::report_auto(
-                &req,
-                &cmd.evidence
-                    .evidence_options()
-                    .with_modules(&cmd.analysis.module),
-            )?;
-            tell(&notices);
+            let (report, _) =
+                report_for(&cmd.request()?, &cmd.output, &cmd.evidence, &cmd.analysis)?;
             let opts = cmd.flame.flame_options();
             if cmd.flame.folded {
                 flame::write_folded(&report, &opts, &mut buf)?;
@@ -122,15 +135,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             &cmd.output
         }
         Some(Command::List(cmd)) => {
-            let req = cmd.request()?;
-            guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let (report, evidence, notices) = pipeline::report_auto(
-                &req,
-                &cmd.evidence
-                    .evidence_options()
-                    .with_modules(&cmd.analysis.module),
-            )?;
-            tell(&notices);
+            let (report, evidence) =
+                report_for(&cmd.request()?, &cmd.output, &cmd.evidence, &cmd.analysis)?;
             let l = listing::listing(&report, &cmd.regex.0, evidence.lines());
             if l.functions.is_empty() {
                 anyhow::bail!(
@@ -143,15 +149,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let cmd = &cli.report;
-            let req = cmd.request()?;
-            guard_output("-o", cmd.output.output.as_deref(), &[&req])?;
-            let (report, _, notices) = pipeline::report_auto(
-                &req,
-                &cmd.evidence
-                    .evidence_options()
-                    .with_modules(&cmd.analysis.module),
-            )?;
-            tell(&notices);
+            let (report, _) =
+                report_for(&cmd.request()?, &cmd.output, &cmd.evidence, &cmd.analysis)?;
             let opts = RenderOptions {
                 color: cmd.format.color(cmd.output.to_file()),
             };

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use heapdoc::render::term::escape_terminal;
-use heapdoc::source::http::{FetchEvent, FetchObserver};
+use heapdoc::source::http::{secs, FetchEvent, FetchObserver};
 
 /// A fetch under way on a terminal: its URL, the redraw thread and the channel that stops it.
 type Redraw = (String, mpsc::Sender<()>, thread::JoinHandle<()>);
@@ -34,15 +34,6 @@ impl StderrObserver {
 fn line(msg: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "heapdoc: {}", escape_terminal(msg));
-}
-
-fn secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{s:.1} s")
-    }
 }
 
 fn notice(url: &str, expected: Option<Duration>, timeout: Duration) -> String {

@@ -150,7 +150,8 @@ pub fn fetch(
     })
 }
 
-fn secs(d: Duration) -> String {
+/// A wait as messages show it: `60 s`, `0.3 s`.
+pub fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{s:.0} s")
