@@ -23,6 +23,8 @@ const NAMES: &[&str] = &[
     "main.![img](http://evil.example/x.png)",
     "main.mail alice@evil.com",
     "main.ftp ftp://evil.example/f",
+    // Finding 13 (cosmetic): only spaces, which after a list marker made an indented code block.
+    "      ",
 ];
 
 /// A heap profile with one function per name, each allocating on its own line.
@@ -189,4 +191,6 @@ fn markdown_has_no_autolinks_or_bidi() {
     assert!(html.contains("alice@evil.com"), "{html}");
     assert!(!html.contains("<a "), "{html}");
     assert!(!html.contains("<img"), "{html}");
+    // A name of spaces stays text: no indented code block, no code span.
+    assert!(!html.contains("<pre") && !html.contains("<code"), "{html}");
 }

@@ -31,6 +31,11 @@ pub fn escape(s: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' | '\t' => out.push(' '),
+            // A space that starts the text or follows another is an entity, so runs of
+            // spaces never indent a line into a code block (issue 16, finding 13).
+            ' ' if out.is_empty() || out.ends_with(' ') || out.ends_with("&#32;") => {
+                out.push_str("&#32;")
+            }
             c if super::escape::is_unsafe_text(c) => {
                 out.push_str(&c.escape_unicode().to_string().replace('\\', "\\\\"))
             }
