@@ -360,3 +360,26 @@ fn valid_profile_is_accepted() {
         .success()
         .stdout(predicates::str::contains("main.work /src/main.go:12"));
 }
+
+/// Profile-level errors name the input (issue 16, finding 24): a profile without sample
+/// types, and inputs of different sample types, by file name rather than "profile #2".
+#[test]
+fn profile_level_errors_name_the_input() {
+    // Only a string table (field 6): a valid profile.proto with no sample types.
+    let (_dir, path) = file("no-types.pb", &[0x32, 0x00]);
+    let out = heapdoc().arg(&path).output().unwrap();
+    let msg = check_refusal(&out, "the profile has no sample types");
+    assert!(msg.starts_with(&format!("{}: ", path.display())), "{msg}");
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let heap = format!("{root}/samples/profiles/go1.27/service.allocs.default.pb.gz");
+    let cpu = format!("{root}/samples/profiles/go1.27/service.cpu.window.pb.gz");
+    let out = heapdoc().args([&heap, &cpu]).output().unwrap();
+    let msg = check_refusal(&out, "cannot merge");
+    assert!(
+        msg.starts_with(&format!(
+            "cannot merge {cpu} (sample types samples/count,cpu/nanoseconds) with {heap} ("
+        )),
+        "{msg}"
+    );
+}

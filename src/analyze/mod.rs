@@ -139,6 +139,10 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     evidence: &ClassifyInputs,
 ) -> Result<Report> {
+    if profile.sample_types.is_empty() {
+        // Named, since several inputs may be merged (issue 16, finding 24).
+        bail!("{}: the profile has no sample types", inputs.join(", "));
+    }
     let (sample_index, sample_index_reason) =
         choose_sample_index(&profile, opts.sample_index.as_deref())?;
     let mut profile = profile;

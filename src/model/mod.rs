@@ -508,6 +508,31 @@ pub fn subtract(new: Profile, mut base: Profile) -> Result<Profile> {
     Ok(out)
 }
 
+/// Two inputs of different sample types: `index` is the input (0-based) that differs from
+/// the first; the caller names both (`source::load` knows the file names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeMismatch {
+    pub index: usize,
+    /// Its sample types, `type/unit,...`.
+    pub got: String,
+    /// The first input's.
+    pub want: String,
+}
+
+impl std::fmt::Display for MergeMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot merge profile #{} (sample types {}) with profile #1 (sample types {})",
+            self.index + 1,
+            self.got,
+            self.want
+        )
+    }
+}
+
+impl std::error::Error for MergeMismatch {}
+
 /// Merges profiles by summing samples, as `go tool pprof` does for several inputs.
 /// Sample types must agree (same names and units, same order).
 pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
@@ -536,12 +561,12 @@ pub fn merge(profiles: Vec<Profile>) -> Result<Profile> {
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            bail!(
-                "cannot merge profile #{} (sample types {}) with profile #1 (sample types {})",
-                i + 2,
-                show(&got),
-                show(&want)
-            );
+            return Err(MergeMismatch {
+                index: i + 1,
+                got: show(&got),
+                want: show(&want),
+            }
+            .into());
         }
     }
     let mut b = Builder::default();

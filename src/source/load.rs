@@ -47,6 +47,17 @@ pub fn load(
         profiles.push(p);
         names.push(name);
     }
-    let merged = model::merge(profiles).context("merging inputs")?;
+    let merged =
+        model::merge(profiles).map_err(|e| match e.downcast_ref::<model::MergeMismatch>() {
+            // Named by file (issue 16, finding 24), not by position.
+            Some(m) => anyhow::anyhow!(
+                "cannot merge {} (sample types {}) with {} (sample types {})",
+                names[m.index],
+                m.got,
+                names[0],
+                m.want
+            ),
+            None => e.context("merging inputs"),
+        })?;
     Ok((merged, names))
 }
