@@ -662,3 +662,37 @@ fn diff_writes_atomically_and_colors_only_text() {
     .code(0)
     .stdout(predicates::str::contains("\x1b[32mimproved"));
 }
+
+/// An unclassified site names the evidence it lacks (issue 17), and never asks for what was
+/// given: with the compiler's messages, no note asks for `--explain DIR or --escapes FILE`.
+#[test]
+fn unclassified_sites_name_the_missing_evidence() {
+    let notes = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--format", "json", "--top", "0"];
+        args.extend_from_slice(extra);
+        let prof = sample("service.heap.rate1.pb.gz");
+        args.push(&prof);
+        let v = common::json_ok(&args);
+        v["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["cause"] == "unclassified")
+            .filter_map(|s| s["note"].as_str().map(str::to_string))
+            .collect()
+    };
+    let bare = notes(&[]);
+    assert!(!bare.is_empty());
+    assert!(bare.iter().all(|n| n.starts_with("missing: ")), "{bare:?}");
+    assert!(bare.iter().any(|n| n.contains("--explain DIR")), "{bare:?}");
+    let escapes = format!(
+        "{}/samples/escapes/go1.27/service.m2.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let with = notes(&["--escapes", &escapes]);
+    assert!(
+        with.iter()
+            .all(|n| !n.contains("(--explain DIR or --escapes FILE)")),
+        "{with:?}"
+    );
+}

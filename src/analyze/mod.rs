@@ -291,6 +291,44 @@ pub fn analyze(
             }
         }
     }
+    // An unclassified shown site says which evidence it lacks (issue 17), instead of only
+    // "no evidence".
+    let unclassified = classification.rules.find("unclassified");
+    for &id in &order {
+        let Some(sc) = classification.site_cause[id.0 as usize].as_mut() else {
+            continue;
+        };
+        if Some(sc.cause) != unclassified
+            || sc.evidence != classify::Evidence::None
+            || sc.note.is_some()
+        {
+            continue;
+        }
+        let s = &attribution.sites[id.0 as usize];
+        let (name, file) = (profile.str(s.name), profile.str(s.file));
+        let mut missing = Vec::new();
+        if !site_lines.contains_key(&id) {
+            missing.push(format!(
+                "its source line ({file}:{} is under no source root: --source-root DIR)",
+                s.line
+            ));
+        }
+        let user = classify::is_user(name, file, &opts.classify.modules);
+        missing.push(if !user {
+            // A library's line: --explain models it only when --module names its package.
+            format!(
+                "the compiler's reason for a library line (--explain DIR --module {})",
+                attribute::go_package(name)
+            )
+        } else if evidence.typed.is_some() {
+            "an allocating expression on this line in the typed model (--module PREFIX models a dependency's packages)".to_string()
+        } else if evidence.escapes.is_some() {
+            "a compiler message for this line (is --escapes from this build?)".to_string()
+        } else {
+            "the compiler's reason (--explain DIR or --escapes FILE)".to_string()
+        });
+        sc.note = Some(format!("missing: {}", missing.join("; ")));
+    }
     Ok(Report {
         own: own.flatten(),
         by_label,

@@ -234,6 +234,9 @@ fn render(r: &Report, w: &mut dyn Write) -> Result<()> {
                     ": {}, no evidence",
                     escape(&c.cause(sc.cause).name)
                 ));
+                if let Some(note) = &sc.note {
+                    line.push_str(&format!("; {}", escape(note)));
+                }
             }
             Some(sc) => {
                 line.push_str(&format!(
