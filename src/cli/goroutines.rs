@@ -9,7 +9,6 @@ use clap::Args;
 use heapdoc::analyze::goroutines::{self, FailOn, GoroutineOptions, GoroutineRules};
 use heapdoc::decode::{DecodeOptions, DEFAULT_MAX_SIZE};
 use heapdoc::model::goroutine::Dump;
-use heapdoc::render::goroutines::GoroutineRenderOptions;
 use heapdoc::source::dump::load_dump;
 use heapdoc::source::http::{FetchOptions, Save};
 
@@ -175,22 +174,14 @@ impl GoroutinesCmd {
         }
         // Rules that cannot apply are usage errors, found before anything is written.
         let breaches = goroutines::check(&report, &self.fail_on)?;
-        let ropts = GoroutineRenderOptions {
-            top: self.top,
-            color,
-        };
         let mut buf = Vec::new();
-        match self.format.format() {
-            heapdoc::render::Format::Text => {
-                heapdoc::render::goroutines::write_text(&report, &ropts, &mut buf)?
-            }
-            heapdoc::render::Format::Json => {
-                heapdoc::render::goroutines::write_json(&report, &mut buf)?
-            }
-            heapdoc::render::Format::Markdown => {
-                heapdoc::render::goroutines::write_markdown(&report, &ropts, &mut buf)?
-            }
-        }
+        heapdoc::render::render_goroutines(
+            &report,
+            self.format.format(),
+            heapdoc::render::RenderOptions { color },
+            self.top,
+            &mut buf,
+        )?;
         if let Some(path) = &self.svg {
             let mut svg = Vec::new();
             heapdoc::render::goroutines::write_svg(

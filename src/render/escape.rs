@@ -47,6 +47,35 @@ pub fn markdown_autolink_char(s: &str, i: usize) -> bool {
     }
 }
 
+/// `s` as literal Markdown text, safe in a paragraph, a list item and a table cell.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, c) in s.char_indices() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '#' | '!' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // No GFM autolink (`https://`, `www.`, `user@host`) starts in a name (issue 16).
+            ':' | '@' | '.' if markdown_autolink_char(s, i) => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            // A space that starts the text or follows another is an entity, so runs of
+            // spaces never indent a line into a code block (issue 16, finding 13).
+            ' ' if out.is_empty() || out.ends_with(' ') || out.ends_with("&#32;") => {
+                out.push_str("&#32;")
+            }
+            c if is_unsafe_text(c) => {
+                out.push_str(&c.escape_unicode().to_string().replace('\\', "\\\\"))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::analyze::goroutines::{GoroutineReport, Group, Site, StackBasis, Verdict};
-use crate::render::markdown::escape as md;
+use crate::render::escape::markdown as md;
 use crate::render::term::escape_terminal as esc;
 use crate::units::group as num;
 use crate::units::human;

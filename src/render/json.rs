@@ -543,6 +543,16 @@ impl super::Renderer for Json {
     fn diff(&self, d: &crate::analyze::diff::Diff, w: &mut dyn Write) -> Result<()> {
         render_diff(d, w)
     }
+
+    fn goroutines(
+        &self,
+        r: &crate::analyze::goroutines::GoroutineReport,
+        _top: usize,
+        w: &mut dyn Write,
+    ) -> Result<()> {
+        // Every group: --top cuts only text and Markdown.
+        super::goroutines::write_json(r, w)
+    }
 }
 
 fn render(r: &Report, w: &mut dyn Write) -> Result<()> {

@@ -16,34 +16,7 @@ use crate::analyze::diff::{Diff, Status};
 use crate::analyze::Report;
 use crate::units::{group, human, human_f, percent, relative, signed};
 
-/// `s` as literal Markdown text, safe in a paragraph, a list item and a table cell.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for (i, c) in s.char_indices() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' | '#' | '!' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            // No GFM autolink (`https://`, `www.`, `user@host`) starts in a name (issue 16).
-            ':' | '@' | '.' if super::escape::markdown_autolink_char(s, i) => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            // A space that starts the text or follows another is an entity, so runs of
-            // spaces never indent a line into a code block (issue 16, finding 13).
-            ' ' if out.is_empty() || out.ends_with(' ') || out.ends_with("&#32;") => {
-                out.push_str("&#32;")
-            }
-            c if super::escape::is_unsafe_text(c) => {
-                out.push_str(&c.escape_unicode().to_string().replace('\\', "\\\\"))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::escape::markdown as escape;
 
 fn row(cells: &[String]) -> String {
     format!("| {} |", cells.join(" | "))
@@ -63,6 +36,16 @@ impl super::Renderer for Markdown {
 
     fn diff(&self, d: &Diff, w: &mut dyn Write) -> Result<()> {
         render_diff(d, w)
+    }
+
+    fn goroutines(
+        &self,
+        r: &crate::analyze::goroutines::GoroutineReport,
+        top: usize,
+        w: &mut dyn Write,
+    ) -> Result<()> {
+        let opts = super::goroutines::GoroutineRenderOptions { top, color: false };
+        super::goroutines::write_markdown(r, &opts, w)
     }
 }
 

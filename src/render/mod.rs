@@ -18,6 +18,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use crate::analyze::diff::Diff;
+use crate::analyze::goroutines::GoroutineReport;
 use crate::analyze::listing::Listing;
 use crate::analyze::Report;
 
@@ -73,6 +74,12 @@ pub trait Renderer {
     fn listing(&self, _l: &Listing, _w: &mut dyn Write) -> Result<()> {
         bail!("the {} format cannot show a listing", self.name())
     }
+
+    /// Goroutine groups (`heapdoc goroutines`); `top` groups in detail besides leaks and
+    /// suspects (0 = all).
+    fn goroutines(&self, _r: &GoroutineReport, _top: usize, _w: &mut dyn Write) -> Result<()> {
+        bail!("the {} format cannot show goroutine groups", self.name())
+    }
 }
 
 /// Renders `report` in `format` to `w`.
@@ -83,6 +90,17 @@ pub fn render(
     w: &mut dyn Write,
 ) -> Result<()> {
     format.renderer(opts).report(report, w)
+}
+
+/// Renders a goroutine report in `format` to `w`.
+pub fn render_goroutines(
+    r: &GoroutineReport,
+    format: Format,
+    opts: RenderOptions,
+    top: usize,
+    w: &mut dyn Write,
+) -> Result<()> {
+    format.renderer(opts).goroutines(r, top, w)
 }
 
 /// Renders a [`Diff`] in `format` to `w`.

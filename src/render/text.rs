@@ -52,6 +52,19 @@ impl super::Renderer for Text {
     fn listing(&self, l: &crate::analyze::listing::Listing, w: &mut dyn Write) -> Result<()> {
         super::list::render(l, w)
     }
+
+    fn goroutines(
+        &self,
+        r: &crate::analyze::goroutines::GoroutineReport,
+        top: usize,
+        w: &mut dyn Write,
+    ) -> Result<()> {
+        let opts = super::goroutines::GoroutineRenderOptions {
+            top,
+            color: self.color,
+        };
+        super::goroutines::write_text(r, &opts, w)
+    }
 }
 
 fn render(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
