@@ -286,7 +286,24 @@ fn flame_graph_frames_are_capped() {
             svg.contains("<title>all (4,096,000 bytes, 100%)"),
             "{extra:?}"
         );
+        // The subtitle says the graph was cut.
+        assert!(svg.contains("the 50000 widest frames drawn"), "{extra:?}");
     }
+    // A small profile is drawn whole and says nothing of a cut.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let o = capped(
+        &[
+            "flame".as_ref(),
+            std::ffi::OsStr::new(&format!(
+                "{root}/samples/profiles/go1.27/service.allocs.default.pb.gz"
+            )),
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    assert!(!String::from_utf8(o.stdout)
+        .unwrap()
+        .contains("widest frames drawn"));
 }
 
 /// Finding 8: legacy heap records are stored flat (~60 bytes each, not ~190): 4M one-frame

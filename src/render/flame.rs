@@ -158,7 +158,7 @@ pub fn folded(
     opts: &FlameOptions,
     min_width_px: f64,
 ) -> (Vec<(String, i64)>, i64) {
-    folded_for(report, opts, min_width_px, min_width_px > 0.0)
+    folded_for(report, opts, min_width_px, min_width_px > 0.0, &mut false)
 }
 
 /// [`folded`]; `draw`: the lines are for inferno's drawing, which shows at most
@@ -168,6 +168,7 @@ fn folded_for(
     opts: &FlameOptions,
     min_width_px: f64,
     draw: bool,
+    capped: &mut bool,
 ) -> (Vec<(String, i64)>, i64) {
     let p = &report.profile;
     let c = &report.classification;
@@ -240,7 +241,7 @@ fn folded_for(
             .filter(|&i| vals[i as usize] > 0)
             .collect();
         let min_value = total as f64 * min_width_px / 1180.0;
-        let paths = prune_top_down(&flat, &ends, &vals, keep, min_value, merged);
+        let paths = prune_top_down(&flat, &ends, &vals, keep, min_value, merged, capped);
         drop((flat, ends, vals));
         return (lines_of(paths, &names), 0);
     }
@@ -306,6 +307,7 @@ fn prune_top_down(
     mut keep: Vec<u32>,
     min_value: f64,
     merged: u32,
+    capped: &mut bool,
 ) -> Vec<(Vec<u32>, i64)> {
     const END: u32 = u32::MAX;
     let start = |i: usize| if i == 0 { 0 } else { ends[i - 1] as usize };
@@ -323,6 +325,7 @@ fn prune_top_down(
     while let Some((group_width, Reverse(depth), _, a, b, prefix)) = work.pop() {
         if depth > 0 {
             if drawn >= MAX_FRAMES {
+                *capped = true;
                 let mut p = prefix;
                 p.pop();
                 p.push(merged);
@@ -487,7 +490,8 @@ fn count_name(unit: &str) -> String {
 /// Writes the SVG flame graph with a title, subtitle and a legend of the causes shown.
 pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Result<()> {
     let c = &report.classification;
-    let (lines, dropped) = folded_for(report, opts, opts.min_width, true);
+    let mut capped = false;
+    let (lines, dropped) = folded_for(report, opts, opts.min_width, true, &mut capped);
 
     // Every frame name gets a color up front, so inferno never picks one (no randomness).
     let mut palette = PaletteMap::default();
@@ -545,6 +549,12 @@ pub fn write_svg(report: &Report, opts: &FlameOptions, w: &mut dyn Write) -> Res
         subtitle.push_str(&format!(
             "; {} in stacks with negative net values not drawn",
             human(dropped, unit)
+        ));
+    }
+    if capped {
+        // Said, so a cut graph never passes for the whole profile (issue 16, finding 6).
+        subtitle.push_str(&format!(
+            "; the {MAX_FRAMES} widest frames drawn, narrower ones merged into {MERGED}"
         ));
     }
 
@@ -957,7 +967,9 @@ mod tests {
         };
         for min in [0.0, 1.0, 700.0, 9_000.0, 90_000.0, 1e12] {
             let keep: Vec<u32> = (0..vals.len() as u32).collect();
-            let top_down = summed(prune_top_down(&flat, &ends, &vals, keep, min, 99));
+            let top_down = summed(prune_top_down(
+                &flat, &ends, &vals, keep, min, 99, &mut false,
+            ));
             let reference = summed(prune(summed(paths.clone()), min, 99));
             assert_eq!(top_down, reference, "min {min}");
         }
