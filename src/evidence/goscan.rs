@@ -128,6 +128,27 @@ fn go_env(key: &str) -> Result<String> {
 
 /// Every file under `dir` that can change the result, with size and modification time,
 /// sorted; directories Go ignores (`.x`, `_x`, `testdata`) are skipped.
+/// Hashes what a cached result depends on: goscan's source, the Go version, the packages
+/// asked for, the build environment and the tree's files.
+fn cache_key(h: &mut Fnv, go_version: &str, packages: &[String], dir: &Path) -> Result<()> {
+    h.add(GOSCAN_SOURCE.as_bytes()).add(go_version.as_bytes());
+    for p in packages {
+        h.add(p.as_bytes());
+    }
+    for k in [
+        "GOFLAGS",
+        "GOOS",
+        "GOARCH",
+        "CGO_ENABLED",
+        "GOEXPERIMENT",
+        "GOWORK",
+    ] {
+        h.add(std::env::var(k).unwrap_or_default().as_bytes());
+    }
+    tree_key(dir, h)?;
+    Ok(())
+}
+
 fn tree_key(dir: &Path, h: &mut Fnv) -> Result<usize> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -224,21 +245,7 @@ pub fn explain(req: &ExplainRequest) -> Result<Explained> {
     let go_version = go_env("GOVERSION")?;
     let cache = req.cache.clone().unwrap_or_else(cache_dir);
     let mut h = Fnv::new();
-    h.add(GOSCAN_SOURCE.as_bytes()).add(go_version.as_bytes());
-    for p in &req.packages {
-        h.add(p.as_bytes());
-    }
-    for k in [
-        "GOFLAGS",
-        "GOOS",
-        "GOARCH",
-        "CGO_ENABLED",
-        "GOEXPERIMENT",
-        "GOWORK",
-    ] {
-        h.add(std::env::var(k).unwrap_or_default().as_bytes());
-    }
-    tree_key(&dir, &mut h)?;
+    cache_key(&mut h, &go_version, &req.packages, &dir)?;
     let key = format!("explain-{:016x}", h.0);
     let (m2, scan, notes) = (
         cache.join(format!("{key}.m2")),
@@ -292,23 +299,8 @@ pub fn typed_model(dir: &Path, packages: &[String], cache: Option<PathBuf>) -> R
     let go_version = go_env("GOVERSION")?;
     let cache = cache.unwrap_or_else(cache_dir);
     let mut h = Fnv::new();
-    h.add(b"typed-only")
-        .add(GOSCAN_SOURCE.as_bytes())
-        .add(go_version.as_bytes());
-    for p in packages {
-        h.add(p.as_bytes());
-    }
-    for k in [
-        "GOFLAGS",
-        "GOOS",
-        "GOARCH",
-        "CGO_ENABLED",
-        "GOEXPERIMENT",
-        "GOWORK",
-    ] {
-        h.add(std::env::var(k).unwrap_or_default().as_bytes());
-    }
-    tree_key(&dir, &mut h)?;
+    h.add(b"typed-only");
+    cache_key(&mut h, &go_version, packages, &dir)?;
     let scan = cache.join(format!("typed-{:016x}.scan", h.0));
     let mut typed = TypedIndex::default();
     if let Ok(text) = std::fs::read_to_string(&scan) {
