@@ -358,31 +358,7 @@ fn render_by_label(r: &Report, w: &mut dyn Write) -> Result<()> {
     writeln!(w, "| value | total | share | causes | top sites |")?;
     writeln!(w, "|:--|--:|--:|:--|:--|")?;
     for g in &b.groups {
-        let causes: Vec<String> = g
-            .causes
-            .iter()
-            .take(3)
-            .map(|&(c, v)| {
-                format!(
-                    "{} {:.0}%",
-                    escape(&r.classification.cause(c).name),
-                    percent(v, g.total)
-                )
-            })
-            .collect();
-        let sites: Vec<String> = g
-            .sites
-            .iter()
-            .take(2)
-            .map(|&(id, v)| {
-                let s = &r.attribution.sites[id.0 as usize];
-                format!(
-                    "{} ({})",
-                    escape(&crate::analyze::attribute::display_name(&r.profile, s)),
-                    human(v, unit)
-                )
-            })
-            .collect();
+        let (causes, sites) = super::text::label_group_cells(r, g, &escape);
         writeln!(
             w,
             "{}",
@@ -390,8 +366,8 @@ fn render_by_label(r: &Report, w: &mut dyn Write) -> Result<()> {
                 escape(&super::text::label_value(&g.value)),
                 human(g.total, unit),
                 format!("{:.2}%", percent(g.total, total)),
-                causes.join(", "),
-                sites.join("; "),
+                causes,
+                sites,
             ])
         )?;
     }

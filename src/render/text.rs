@@ -528,35 +528,12 @@ fn render_by_label(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
                 human(g.total, unit),
                 format!("{:.2}%", percent(g.total, total)),
             ];
+            let (causes, sites) =
+                label_group_cells(r, g, &|t: &str| escape_terminal(t).into_owned());
             if memory {
-                let causes: Vec<String> = g
-                    .causes
-                    .iter()
-                    .take(3)
-                    .map(|&(c, v)| {
-                        format!(
-                            "{} {:.0}%",
-                            r.classification.cause(c).name,
-                            percent(v, g.total)
-                        )
-                    })
-                    .collect();
-                row.push(causes.join(", "));
+                row.push(causes);
             }
-            let sites: Vec<String> = g
-                .sites
-                .iter()
-                .take(2)
-                .map(|&(id, v)| {
-                    let s = &r.attribution.sites[id.0 as usize];
-                    format!(
-                        "{} ({})",
-                        escape_terminal(&display_name(&r.profile, s)),
-                        human(v, unit)
-                    )
-                })
-                .collect();
-            row.push(sites.join("; "));
+            row.push(sites);
             (row, None)
         })
         .collect();
@@ -566,6 +543,38 @@ fn render_by_label(r: &Report, color: bool, w: &mut dyn Write) -> Result<()> {
 }
 
 /// How a label group is named in every format.
+/// A label group's cause mix (its top three) and top two sites, as table cells, names
+/// escaped by `esc` for the format.
+pub(crate) fn label_group_cells(
+    r: &Report,
+    g: &crate::analyze::labels::LabelGroup,
+    esc: &dyn Fn(&str) -> String,
+) -> (String, String) {
+    let unit = r.unit();
+    let causes: Vec<String> = g
+        .causes
+        .iter()
+        .take(3)
+        .map(|&(c, v)| {
+            format!(
+                "{} {:.0}%",
+                esc(&r.classification.cause(c).name),
+                percent(v, g.total)
+            )
+        })
+        .collect();
+    let sites: Vec<String> = g
+        .sites
+        .iter()
+        .take(2)
+        .map(|&(id, v)| {
+            let s = &r.attribution.sites[id.0 as usize];
+            format!("{} ({})", esc(&display_name(&r.profile, s)), human(v, unit))
+        })
+        .collect();
+    (causes.join(", "), sites.join("; "))
+}
+
 pub(crate) fn label_value(v: &crate::analyze::labels::LabelValue) -> String {
     use crate::analyze::labels::LabelValue;
     match v {
